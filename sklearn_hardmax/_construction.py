@@ -1,0 +1,788 @@
+"""Constructive fit of the hardmax transformer.
+
+The construction is a short sequence of steps, each establishing one
+invariant:
+
+1. ``fit_standardization``: the embedding maps every token to standardized
+   features, with positional cosine features when asked for.
+2. ``group_indistinguishable``: sequences with the same empirical
+   distribution of embedded tokens are grouped. No hardmax transformer can
+   tell them apart, because every attention update is a mean over index sets,
+   so each group is trained on its majority label.
+3. ``build_front``: after the pooling block, every token of a sequence is
+   identical and equal to its pooled representation ``p``.
+4. ``separate``: feed-forward bumps before pooling move the representations
+   of differently labelled sequences apart until the readout resolves every
+   pair in float64.
+5. ``build_readout_blocks``: the readout blocks compute, for every class, the
+   largest ``l_b(p) = 2 <pi_b, p> - |pi_b|^2`` over its prototypes, so the
+   predicted class is that of the nearest prototype.
+6. ``verify_exactness``: the stored network is checked on the training data.
+
+The construction follows Alcalde, Fantuzzi and Zuazua, "Exact Sequence
+Classification with Hardmax Transformers" (arXiv:2502.02270), who prove that
+O(N) blocks classify N sequences exactly, with a readout that generalizes like
+a nearest-neighbour rule.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+from sklearn.utils import gen_batches
+
+from ._model import (
+    AttentionHead,
+    Block,
+    Embedding,
+    FeedForward,
+    HardmaxAttention,
+    HardmaxTransformer,
+    Readout,
+    TokenLayout,
+    chunk_rows,
+)
+
+EPSILON = np.finfo(np.float64).eps
+
+# Offsets that share one coordinate collide by chance, so separation offsets
+# are drawn in a few dimensions.
+N_SEPARATION = 4
+
+# Each separation offset is drawn this many times larger than the float64
+# floor of the pair it splits, so the pair ends well outside that floor.
+SEPARATION_MARGIN = 4.0
+
+# Each round adds witnesses for every remaining collision. A round only fails
+# to finish the job when random offsets cancel, so a few rounds suffice.
+MAX_SEPARATION_ROUNDS = 16
+
+# At most this many training sequences are predicted by fit to check the
+# readout end to end and to set the probability temperature.
+N_VERIFIED_SEQUENCES = 2000
+
+# Power-of-two weights keep every product exact, so a bump along
+# ``z_a + m z_b`` is computed with one rounding whatever the summation order.
+PAIR_WEIGHTS = (1.0, -1.0, 2.0, -2.0)
+
+
+class SeparationError(ValueError):
+    """Raised when two differently labelled sequences cannot be separated."""
+
+
+@dataclass
+class Witness:
+    """A token value whose frequency tells colliding sequences apart.
+
+    A two-layer bump along ``g . z`` with ``g = sum weights[i] e_{coordinates[i]}``
+    adds ``offset`` to the separation coordinates of every token equal to
+    ``token``, and exactly 0 to every other training token.
+
+    Attributes
+    ----------
+    token : ndarray of shape (n_embedded,)
+        The embedded token value ``w``.
+    coordinates : ndarray of int
+        Embedded features that the direction ``g`` reads (one or two).
+    weights : ndarray
+        The nonzero entries of ``g`` on those features.
+    center : float
+        ``g . w`` in float64.
+    width : float
+        Half-width ``delta`` of the bump. No other training token lies within
+        ``delta`` of ``w`` along ``g``.
+    offset : ndarray of shape (N_SEPARATION,)
+        The separation offset ``c_w``.
+    """
+
+    token: np.ndarray
+    coordinates: np.ndarray
+    weights: np.ndarray
+    center: float
+    width: float
+    offset: np.ndarray = field(repr=False)
+
+
+@dataclass
+class Construction:
+    """Result of ``construct_transformer``."""
+
+    transformer: HardmaxTransformer
+    training_labels: np.ndarray
+    conflicting_groups: list
+    witnesses: list
+    n_rounds: int
+    temperature: float
+
+
+def fit_standardization(tokens):
+    """Return the per-feature mean and scale of all training tokens.
+
+    Constant features get scale 1. Values are divided by their largest
+    magnitude first, so squares of large values do not overflow.
+    """
+    peak = np.abs(tokens).max(axis=0)
+    peak[peak == 0] = 1.0
+    scaled = tokens / peak
+    mean = scaled.mean(axis=0) * peak
+    scale = scaled.std(axis=0) * peak
+    scale[scale == 0] = 1.0
+    return mean, scale
+
+
+def _row_keys(rows):
+    """View each row of a 2-D float array as one opaque value for hashing."""
+    rows = np.ascontiguousarray(rows + 0.0)  # + 0.0 turns -0.0 into 0.0
+    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+
+
+@dataclass
+class TokenIndex:
+    """Distinct embedded training tokens and the distribution of each sequence.
+
+    Attributes
+    ----------
+    distinct : ndarray of shape (n_distinct, n_embedded)
+        The distinct embedded token values.
+    token_ids : ndarray of shape (n_tokens,)
+        Row of ``distinct`` of every training token.
+    offsets : ndarray of shape (n_sequences + 1,)
+        Start of each sequence in ``token_ids``.
+    """
+
+    distinct: np.ndarray
+    token_ids: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def from_features(cls, features, offsets):
+        _, first, token_ids = np.unique(
+            _row_keys(features), return_index=True, return_inverse=True
+        )
+        return cls(features[first] + 0.0, token_ids.ravel(), offsets)
+
+    def counts(self, sequence):
+        """Return the distinct token ids of a sequence and their counts."""
+        ids = self.token_ids[self.offsets[sequence] : self.offsets[sequence + 1]]
+        return np.unique(ids, return_counts=True)
+
+    def count_of(self, sequence, token_id):
+        """Return how often distinct token ``token_id`` occurs in a sequence."""
+        ids = self.token_ids[self.offsets[sequence] : self.offsets[sequence + 1]]
+        return int(np.count_nonzero(ids == token_id))
+
+
+def group_indistinguishable(index):
+    """Return a group id per sequence: equal ids mean equal token distributions.
+
+    Two sequences have the same empirical distribution when they contain the
+    same distinct tokens with proportional multiplicities. The key of a
+    sequence is its sorted token ids with the counts divided by their greatest
+    common divisor, compared exactly.
+    """
+    offsets = index.offsets
+    n_sequences = offsets.size - 1
+    sequence = np.repeat(np.arange(n_sequences), np.diff(offsets))
+    order = np.lexsort((index.token_ids, sequence))
+    sorted_ids = index.token_ids[order]
+    sorted_sequence = sequence[order]
+
+    run_start = np.ones(sorted_ids.size, dtype=bool)
+    run_start[1:] = (sorted_ids[1:] != sorted_ids[:-1]) | (
+        sorted_sequence[1:] != sorted_sequence[:-1]
+    )
+    run_first = np.flatnonzero(run_start)
+    run_counts = np.diff(np.append(run_first, sorted_ids.size))
+    run_sequence = sorted_sequence[run_first]
+    first_run = np.searchsorted(run_sequence, np.arange(n_sequences))
+    divisor = np.gcd.reduceat(run_counts, first_run)
+    reduced = run_counts // divisor[run_sequence]
+    run_ids = sorted_ids[run_first]
+
+    bounds = np.append(first_run, run_first.size)
+    groups = {}
+    group_ids = np.empty(n_sequences, dtype=np.intp)
+    for position in range(n_sequences):
+        start, stop = bounds[position], bounds[position + 1]
+        key = run_ids[start:stop].tobytes() + reduced[start:stop].tobytes()
+        group_ids[position] = groups.setdefault(key, len(groups))
+    return group_ids
+
+
+def majority_labels(group_ids, labels, n_classes):
+    """Give every group its majority label; ties go to the lowest class index.
+
+    Returns the new labels and the groups whose labels disagreed, each as an
+    array of sequence indices.
+    """
+    n_groups = group_ids.max() + 1
+    votes = np.zeros((n_groups, n_classes), dtype=np.int64)
+    np.add.at(votes, (group_ids, labels), 1)
+    winners = votes.argmax(axis=1)
+    conflicting = np.flatnonzero((votes > 0).sum(axis=1) > 1)
+    members = [np.flatnonzero(group_ids == group) for group in conflicting]
+    return winners[group_ids], members
+
+
+def resolution_floor(squared_norms, n_pooled):
+    """Return the smallest squared distance the readout resolves, per pair.
+
+    ``squared_norms`` holds ``|p|^2 + |q|^2`` of the two representations. The
+    readout computes ``l_b(p) = 2 <pi_b, p> - |pi_b|^2`` for prototypes of
+    ``n_pooled`` coordinates. The rounding error of one such value is at most
+    about ``2 (n_pooled + 3) eps (|p|^2 + |pi_b|^2)``, so a sequence's own
+    prototype outscores one at squared distance ``d2`` whenever ``d2`` exceeds
+    twice the sum of both errors. The factor 16 doubles that bound again.
+    """
+    return 16.0 * (n_pooled + 3) * EPSILON * squared_norms
+
+
+def find_collisions(representations, labels):
+    """Return pairs of differently labelled sequences the readout cannot resolve.
+
+    A pair collides when its squared distance is at most
+    ``resolution_floor``. The search is a radius query in a k-d tree, with a
+    radius relative to each point's norm, so it is not an all-pairs
+    computation. Returns an array of shape (n_pairs, 2) of sequence indices.
+    """
+    _, first, inverse = np.unique(
+        _row_keys(representations), return_index=True, return_inverse=True
+    )
+    inverse = inverse.ravel()
+    pairs = []
+
+    # Equal representations with different labels collide outright.
+    label_of_first = labels[first]
+    clash = np.flatnonzero(labels != label_of_first[inverse])
+    pairs.extend((first[inverse[sequence]], sequence) for sequence in clash)
+
+    points = representations[first]
+    squared_norms = np.einsum("ij,ij->i", points, points)
+    n_pooled = points.shape[1]
+    # A colliding pair is found from its endpoint of larger norm.
+    radius = np.sqrt(resolution_floor(2.0 * squared_norms, n_pooled)) * 1.01
+    tree = cKDTree(points)
+    neighbours = tree.query_ball_point(points, r=radius, return_sorted=False)
+    for point, found in enumerate(neighbours):
+        for other in found:
+            if other == point or label_of_first[other] == label_of_first[point]:
+                continue
+            difference = points[point] - points[other]
+            floor = resolution_floor(
+                squared_norms[point] + squared_norms[other], n_pooled
+            )
+            if difference @ difference <= floor:
+                pairs.append((first[point], first[other]))
+    if not pairs:
+        return np.zeros((0, 2), dtype=np.intp)
+    pairs = np.sort(np.asarray(pairs, dtype=np.intp), axis=1)
+    return np.unique(pairs, axis=0)
+
+
+def _min_abs_difference(columns, target, exclude):
+    """Return per column the smallest ``|columns[r] - target|`` over rows r.
+
+    Row ``exclude`` is skipped. Rows are processed in chunks that fit in
+    scikit-learn's ``working_memory``.
+    """
+    best = np.full(columns.shape[1], np.inf)
+    step = chunk_rows(8 * columns.shape[1], columns.shape[0])
+    for batch in gen_batches(columns.shape[0], step):
+        gaps = np.abs(columns[batch] - target)
+        if batch.start <= exclude < batch.stop:
+            gaps[exclude - batch.start] = np.inf
+        best = np.minimum(best, gaps.min(axis=0, initial=np.inf))
+    return best
+
+
+def isolating_direction(distinct, token_id):
+    """Find a direction along which one token is apart from every other token.
+
+    Tries the axes first, then sums ``z_a + m z_b`` with power-of-two ``m``.
+    Each candidate value ``g . z`` is computed with the same single rounding
+    as the feed-forward layer that will use it. Returns
+    ``(coordinates, weights, center, width)`` or None when no direction works.
+    """
+    token = distinct[token_id]
+    if distinct.shape[0] == 1:
+        return np.array([0]), np.array([1.0]), float(token[0]), 1.0
+    gaps = _min_abs_difference(distinct, token, token_id)
+    if (gaps > 0).any():
+        axis = int(np.argmax(gaps))
+        return np.array([axis]), np.array([1.0]), float(token[axis]), float(gaps[axis])
+    n_features = distinct.shape[1]
+    for first in range(n_features - 1):
+        for weight in PAIR_WEIGHTS:
+            sums = distinct[:, first : first + 1] + weight * distinct[:, first + 1 :]
+            centers = token[first] + weight * token[first + 1 :]
+            gaps = _min_abs_difference(sums, centers, token_id)
+            if (gaps > 0).any():
+                second = first + 1 + int(np.argmax(gaps))
+                return (
+                    np.array([first, second]),
+                    np.array([1.0, weight]),
+                    float(centers[second - first - 1]),
+                    float(gaps[second - first - 1]),
+                )
+    return None
+
+
+def choose_witness(index, first, second):
+    """Return ``(token_id, direction)`` of a token that tells two sequences apart.
+
+    Candidates are the tokens whose proportions differ between the two
+    sequences, the largest difference first. Returns None when the sequences
+    have the same distribution or no candidate can be isolated.
+    """
+    ids_first, counts_first = index.counts(first)
+    ids_second, counts_second = index.counts(second)
+    length_first = counts_first.sum()
+    length_second = counts_second.sum()
+    ids = np.union1d(ids_first, ids_second)
+    count_first = np.zeros(ids.size, dtype=np.int64)
+    count_second = np.zeros(ids.size, dtype=np.int64)
+    count_first[np.searchsorted(ids, ids_first)] = counts_first
+    count_second[np.searchsorted(ids, ids_second)] = counts_second
+    # Integer cross-multiplication compares the proportions exactly.
+    differs = count_first * length_second != count_second * length_first
+    gain = np.abs(count_first / length_first - count_second / length_second)
+    for position in np.flatnonzero(differs)[np.argsort(-gain[differs], kind="stable")]:
+        direction = isolating_direction(index.distinct, ids[position])
+        if direction is not None:
+            return ids[position], direction
+    return None
+
+
+def build_front(mean, scale, n_moments, pooling, n_classes, witnesses, shift):
+    """Build the embedding and the blocks up to and including pooling.
+
+    Invariant: after the last returned block, every token of a sequence is
+    identical. Its register coordinates hold the pooled features minus
+    ``shift``, its separation coordinates the mean of the witnesses' offsets
+    over the sequence, and its scratch and score coordinates are 0.
+    """
+    n_embedded = mean.size * (n_moments + 1)
+    layout = TokenLayout(
+        n_embedded=n_embedded,
+        pooling=pooling,
+        n_separation=N_SEPARATION if witnesses else 0,
+        n_scratch=len(witnesses),
+        n_classes=n_classes,
+    )
+    embedding = Embedding(mean, scale, n_moments, layout)
+    blocks = []
+    if witnesses:
+        blocks.append(
+            Block(_witness_distance_layer(layout, witnesses), HardmaxAttention([], layout.dim))
+        )
+    blocks.append(
+        Block(_pooling_feed_forward(layout, witnesses, shift), _pooling_attention(layout))
+    )
+    return embedding, blocks
+
+
+def _witness_distance_layer(layout, witnesses):
+    """Write ``|g . z - g . w|`` of every witness into its scratch coordinate.
+
+    Two units per witness compute ``relu(t)`` and ``relu(-t)``; at most one is
+    nonzero, so their sum is exact.
+    """
+    width = 2 * len(witnesses)
+    weight_in = np.zeros((width, layout.dim))
+    bias = np.zeros(width)
+    weight_out = np.zeros((layout.dim, width))
+    register = layout.register(layout.pooling[0])
+    for position, witness in enumerate(witnesses):
+        columns = register[witness.coordinates]
+        for sign, unit in ((1.0, 2 * position), (-1.0, 2 * position + 1)):
+            weight_in[unit, columns] = sign * witness.weights
+            bias[unit] = -sign * witness.center
+            weight_out[layout.scratch[position], unit] = 1.0
+    return FeedForward(weight_in, bias, weight_out)
+
+
+def _pooling_feed_forward(layout, witnesses, shift):
+    """Finish the bumps, clear the scratch coordinates and centre the registers.
+
+    Per witness, one unit adds ``offset * relu(delta - |t|) / delta`` to the
+    separation coordinates. It is exactly 0 wherever ``|t| >= delta``. A
+    second unit subtracts ``relu(s)`` from the scratch value ``s >= 0``, which
+    leaves exactly 0. One unit with ``U = 0`` and ``b = 1`` subtracts ``shift``
+    from the registers, so the pooled representations are centred.
+    """
+    n_witnesses = len(witnesses)
+    has_shift = bool(np.any(shift))
+    width = 2 * n_witnesses + int(has_shift)
+    weight_in = np.zeros((width, layout.dim))
+    bias = np.zeros(width)
+    weight_out = np.zeros((layout.dim, width))
+    for position, witness in enumerate(witnesses):
+        scratch = layout.scratch[position]
+        weight_in[position, scratch] = -1.0
+        bias[position] = witness.width
+        weight_out[layout.separation, position] = witness.offset / witness.width
+        clear = n_witnesses + position
+        weight_in[clear, scratch] = 1.0
+        weight_out[scratch, clear] = -1.0
+    if has_shift:
+        bias[-1] = 1.0
+        weight_out[np.arange(layout.constant), -1] = -shift
+    return FeedForward(weight_in, bias, weight_out)
+
+
+def _pooling_attention(layout):
+    """Return the pooling layer: one mean head and one head per leader.
+
+    The mean head has rank zero and averages the mean register and the
+    separation coordinates over the sequence. The max head of coordinate a has
+    ``Q = e_constant`` and ``K = e_a``, so every token attends to the tokens
+    with the largest value of a and copies it. The min head uses ``K = -e_a``.
+    """
+    dim = layout.dim
+    heads = []
+    mean_coordinates = layout.separation
+    if "mean" in layout.pooling:
+        mean_coordinates = np.concatenate([layout.register("mean"), mean_coordinates])
+    if mean_coordinates.size:
+        heads.append(AttentionHead(np.zeros((0, dim)), np.zeros((0, dim)), mean_coordinates))
+    for kind, sign in (("max", 1.0), ("min", -1.0)):
+        if kind not in layout.pooling:
+            continue
+        for coordinate in layout.register(kind):
+            query = np.zeros((1, dim))
+            query[0, layout.constant] = 1.0
+            key = np.zeros((1, dim))
+            key[0, coordinate] = sign
+            heads.append(AttentionHead(query, key, [coordinate]))
+    return HardmaxAttention(heads, dim)
+
+
+def build_readout_blocks(layout, prototypes, prototype_classes):
+    """Return the readout blocks of running maxima over the prototypes.
+
+    Block k updates every class with more than k prototypes. The first block
+    sets ``score_c = relu(l) - relu(-l) = l_b(p)`` for the first prototype of
+    class c, and each later block sets
+    ``score_c <- score_c + relu(l_b(p) - score_c) = max(score_c, l_b(p))``.
+    After all blocks, ``score_c = |p|^2 - min_b |p - pi_b|^2`` over the
+    prototypes of class c. The blocks have no attention heads, because every
+    token is already identical.
+    """
+    members = [
+        np.flatnonzero(prototype_classes == label) for label in range(layout.n_classes)
+    ]
+    depth = max((len(indices) for indices in members), default=0)
+    pooled = layout.pooled
+    blocks = []
+    for level in range(depth):
+        active = [label for label in range(layout.n_classes) if len(members[label]) > level]
+        n_units = len(active) * (2 if level == 0 else 1)
+        weight_in = np.zeros((n_units, layout.dim))
+        bias = np.zeros(n_units)
+        weight_out = np.zeros((layout.dim, n_units))
+        unit = 0
+        for label in active:
+            prototype = prototypes[members[label][level]]
+            squared_norm = prototype @ prototype
+            score = layout.scores[label]
+            weight_in[unit, pooled] = 2.0 * prototype
+            bias[unit] = -squared_norm
+            weight_out[score, unit] = 1.0
+            if level == 0:
+                weight_in[unit + 1, pooled] = -2.0 * prototype
+                bias[unit + 1] = squared_norm
+                weight_out[score, unit + 1] = -1.0
+                unit += 2
+            else:
+                weight_in[unit, score] = -1.0
+                unit += 1
+        blocks.append(
+            Block(FeedForward(weight_in, bias, weight_out), HardmaxAttention([], layout.dim))
+        )
+    return blocks
+
+
+def build_readout(layout, prototype_classes):
+    """Return the readout that reads the score coordinates.
+
+    A class without prototypes (every one of its sequences lost a majority
+    vote) gets the score ``-inf``: its nearest prototype is infinitely far.
+    """
+    weight = np.zeros((layout.n_classes, layout.dim))
+    bias = np.zeros(layout.n_classes)
+    has_prototype = np.isin(np.arange(layout.n_classes), prototype_classes)
+    weight[np.flatnonzero(has_prototype), layout.scores[has_prototype]] = 1.0
+    bias[~has_prototype] = -np.inf
+    return Readout(weight, bias)
+
+
+class _Front:
+    """The part of the network before the readout, rebuilt as witnesses grow."""
+
+    def __init__(self, mean, scale, n_moments, pooling, n_classes):
+        self.mean = mean
+        self.scale = scale
+        self.n_moments = n_moments
+        self.pooling = pooling
+        self.n_classes = n_classes
+
+    def build(self, witnesses, shift):
+        embedding, blocks = build_front(
+            self.mean,
+            self.scale,
+            self.n_moments,
+            self.pooling,
+            self.n_classes,
+            witnesses,
+            shift,
+        )
+        transformer = HardmaxTransformer(
+            embedding,
+            blocks,
+            Readout(np.zeros((0, embedding.layout.dim)), np.zeros(0)),
+            pooling_block=len(blocks) - 1,
+        )
+        return transformer
+
+
+def separate(front, tokens, offsets, labels, index, shift, rng, log):
+    """Add witnesses until no two differently labelled sequences collide.
+
+    Each round finds the colliding pairs with ``find_collisions`` and, within
+    each connected group of collisions, adds a witness for every pair that no
+    witness of this round tells apart yet. A witness splits at least one pair,
+    so the rounds end. Returns the witnesses, the representations and the
+    number of rounds.
+    """
+    witnesses = []
+    scale_reference = None
+    for round_number in range(1, MAX_SEPARATION_ROUNDS + 1):
+        transformer = front.build(witnesses, shift)
+        pooled = transformer.pooled_tokens(tokens, offsets)
+        representations = pooled[:, transformer.layout.pooled]
+        pairs = find_collisions(representations, labels)
+        log(f"separation round {round_number}: {len(pairs)} colliding pairs")
+        if len(pairs) == 0:
+            return witnesses, transformer, representations, round_number
+        if scale_reference is None:
+            squared = np.einsum("ij,ij->i", representations, representations)
+            scale_reference = np.sqrt(squared.mean()) or 1.0
+        chosen = []
+        n_sequences = labels.size
+        graph = coo_array(
+            (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+            shape=(n_sequences, n_sequences),
+        )
+        _, component = connected_components(graph, directed=False)
+        for first, second in pairs[np.argsort(component[pairs[:, 0]], kind="stable")]:
+            if any(
+                index.count_of(first, token_id) * _length(offsets, second)
+                != index.count_of(second, token_id) * _length(offsets, first)
+                for token_id in chosen
+            ):
+                continue
+            found = choose_witness(index, first, second)
+            if found is None:
+                raise SeparationError(
+                    f"Training sequences {first} and {second} have different labels "
+                    "and pooled representations that float64 cannot tell apart, "
+                    "and no token that tells them apart can be isolated. Check "
+                    "for near-duplicate sequences or rescale the features."
+                )
+            token_id, (coordinates, weights, center, width) = found
+            chosen.append(token_id)
+            token_count = index.count_of(first, token_id), index.count_of(
+                second, token_id
+            )
+            gain = abs(
+                token_count[0] / _length(offsets, first)
+                - token_count[1] / _length(offsets, second)
+            )
+            pair = representations[[first, second]]
+            floor = resolution_floor(np.sum(pair * pair), pair.shape[1])
+            magnitude = (
+                SEPARATION_MARGIN
+                * max(np.sqrt(floor), np.sqrt(EPSILON) * scale_reference)
+                / gain
+            )
+            direction = rng.standard_normal(N_SEPARATION)
+            direction /= np.linalg.norm(direction)
+            witnesses.append(
+                Witness(
+                    token=index.distinct[token_id].copy(),
+                    coordinates=coordinates,
+                    weights=weights,
+                    center=center,
+                    width=width,
+                    offset=magnitude * direction,
+                )
+            )
+        log(f"separation round {round_number}: {len(chosen)} witnesses added")
+    raise RuntimeError(
+        f"Separation did not finish within {MAX_SEPARATION_ROUNDS} rounds "
+        f"({len(witnesses)} witnesses). This is a bug in sklearn-hardmax; "
+        "please report it with the data."
+    )
+
+
+def _length(offsets, sequence):
+    return int(offsets[sequence + 1] - offsets[sequence])
+
+
+def verify_exactness(transformer, tokens, offsets, labels, representations, rng):
+    """Check the stored network on the training data; raise if it fails.
+
+    Three checks, none of them all-pairs:
+
+    1. after the pooling block every token of a sequence is bitwise
+       identical, and the pooled representations equal the ones the
+       prototypes were taken from;
+    2. no prototype of another class lies within ``resolution_floor`` of any
+       training representation, which proves that the fused readout ranks
+       the sequence's own prototype first;
+    3. a random subset of at most ``N_VERIFIED_SEQUENCES`` training sequences
+       is predicted end to end through the stored readout.
+
+    Returns the class scores of the subset and its sequence indices.
+    """
+    n_sequences = offsets.size - 1
+    step = chunk_rows(8 * transformer.layout.dim * 4 * max(tokens.shape[0] // n_sequences, 1), n_sequences)
+    for batch in gen_batches(n_sequences, step):
+        start, stop = offsets[batch.start], offsets[batch.stop]
+        local = offsets[batch.start : batch.stop + 1] - start
+        states = transformer.embedding.forward(tokens[start:stop], local)
+        for block in transformer.blocks[: transformer.pooling_block + 1]:
+            states = block.forward(states, local)
+        first_tokens = np.repeat(states[local[:-1]], np.diff(local), axis=0)
+        if not np.array_equal(states, first_tokens):
+            raise RuntimeError(
+                "Tokens of a training sequence differ after the pooling block. "
+                "This is a bug in sklearn-hardmax; please report it."
+            )
+        pooled = states[local[:-1]][:, transformer.layout.pooled]
+        if not np.array_equal(pooled, representations[batch]):
+            raise RuntimeError(
+                "Pooled representations are not reproducible. This is a bug in "
+                "sklearn-hardmax; please report it."
+            )
+
+    pairs = find_collisions(representations, labels)
+    if len(pairs):
+        first, second = pairs[0]
+        raise RuntimeError(
+            f"Training sequences {first} and {second} have different labels but "
+            "the readout cannot resolve them. This is a bug in sklearn-hardmax; "
+            "please report it."
+        )
+
+    subset = np.sort(
+        rng.choice(n_sequences, size=min(n_sequences, N_VERIFIED_SEQUENCES), replace=False)
+    )
+    sub_offsets = np.concatenate([[0], np.cumsum(np.diff(offsets)[subset])])
+    sub_tokens = np.vstack(
+        [tokens[offsets[sequence] : offsets[sequence + 1]] for sequence in subset]
+    )
+    scores = transformer.class_scores(sub_tokens, sub_offsets)
+    wrong = np.flatnonzero(scores.argmax(axis=1) != labels[subset])
+    if wrong.size:
+        raise RuntimeError(
+            f"Training sequence {subset[wrong[0]]} is misclassified by the "
+            "constructed network. This is a bug in sklearn-hardmax; please report "
+            "it."
+        )
+    return scores, subset
+
+
+def probability_temperature(scores, labels):
+    """Return the median training margin, the temperature of ``predict_proba``.
+
+    The margin of a training sequence is its own class score minus the best
+    other class score, that is the squared distance to the nearest prototype
+    of another class. Returns 1.0 when there is no other class.
+    """
+    if scores.shape[1] < 2:
+        return 1.0
+    rows = np.arange(labels.size)
+    own = scores[rows, labels]
+    others = scores.copy()
+    others[rows, labels] = -np.inf
+    margins = own - others.max(axis=1)
+    margins = margins[np.isfinite(margins) & (margins > 0)]
+    if margins.size == 0:
+        return 1.0
+    return float(np.median(margins))
+
+
+def construct_transformer(
+    tokens, offsets, labels, n_classes, *, pooling, n_moments, random_state, log
+):
+    """Construct a hardmax transformer that classifies the training data exactly.
+
+    Parameters
+    ----------
+    tokens : ndarray of shape (n_tokens, n_features)
+    offsets : ndarray of shape (n_sequences + 1,)
+    labels : ndarray of int of shape (n_sequences,)
+        Class indices in ``range(n_classes)``.
+    n_classes : int
+    pooling : tuple of str
+    n_moments : int
+    random_state : numpy.random.RandomState
+    log : callable
+        Receives one progress message at a time.
+
+    Returns
+    -------
+    Construction
+    """
+    mean, scale = fit_standardization(tokens)
+    front = _Front(mean, scale, n_moments, pooling, n_classes)
+
+    features = front.build([], 0.0).embedding.features(tokens, offsets)
+    index = TokenIndex.from_features(features, offsets)
+    group_ids = group_indistinguishable(index)
+    training_labels, conflicting = majority_labels(group_ids, labels, n_classes)
+    log(
+        f"{index.distinct.shape[0]} distinct tokens, {group_ids.max() + 1} distinct "
+        f"token distributions, {len(conflicting)} with conflicting labels"
+    )
+
+    # Centre the pooled representations so that |pi_b|^2 stays small.
+    uncentred = front.build([], 0.0)
+    pooled = uncentred.pooled_tokens(tokens, offsets)
+    shift = pooled[:, np.arange(uncentred.layout.constant)].mean(axis=0)
+
+    witnesses, transformer, representations, n_rounds = separate(
+        front, tokens, offsets, training_labels, index, shift, random_state, log
+    )
+
+    _, first = np.unique(_row_keys(representations), return_index=True)
+    first = np.sort(first)
+    prototypes = representations[first]
+    prototype_classes = training_labels[first]
+    layout = transformer.layout
+    readout_blocks = build_readout_blocks(layout, prototypes, prototype_classes)
+    transformer = HardmaxTransformer(
+        transformer.embedding,
+        list(transformer.blocks) + readout_blocks,
+        build_readout(layout, prototype_classes),
+        pooling_block=transformer.pooling_block,
+    )
+    log(
+        f"{len(witnesses)} witnesses, {prototypes.shape[0]} prototypes, "
+        f"{transformer.n_blocks} blocks, {transformer.n_params} parameters"
+    )
+
+    scores, subset = verify_exactness(
+        transformer, tokens, offsets, training_labels, representations, random_state
+    )
+    return Construction(
+        transformer=transformer,
+        training_labels=training_labels,
+        conflicting_groups=conflicting,
+        witnesses=witnesses,
+        n_rounds=n_rounds,
+        temperature=probability_temperature(scores, training_labels[subset]),
+    )

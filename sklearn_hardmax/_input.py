@@ -1,0 +1,209 @@
+"""Validation of the three input forms into one ragged batch of tokens.
+
+The estimator accepts:
+
+1. a list, tuple or 1-D object array of 2-D array-likes ``(n_tokens_i, d)``;
+2. a 3-D array ``(n_sequences, max_tokens, d)`` whose trailing all-NaN token
+   rows are padding;
+3. a 2-D array ``(n_samples, d)``, or a list of 1-D rows, where each row is a
+   sequence of one token.
+
+All three become ``(tokens, offsets)``: the float64 tokens of all sequences
+stacked in order, and the index where each sequence starts, with the total
+number of tokens appended.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, column_or_1d, validate_data
+
+_FORMS = (
+    "a list of 2-D arrays (n_tokens, n_features), a NaN-padded 3-D array "
+    "(n_sequences, max_tokens, n_features) or a 2-D array (n_samples, n_features)"
+)
+
+
+def _item_ndim(item):
+    if isinstance(item, (str, bytes)) or item is None:
+        return 0
+    try:
+        return np.ndim(item)
+    except ValueError:
+        # A nested list of uneven rows has no dimension; report it as ragged.
+        return -1
+
+
+def _is_sequence_list(X):
+    """Return True when X is a list-like of 2-D sequences.
+
+    A list-like whose first item is 2-D must contain only 2-D items; any other
+    list-like is read as a table with one token per row.
+    """
+    if isinstance(X, np.ndarray):
+        if X.dtype != object or X.ndim != 1:
+            return False
+    elif not isinstance(X, (list, tuple)):
+        return False
+    if len(X) == 0 or _item_ndim(X[0]) != 2:
+        return False
+    for index, item in enumerate(X):
+        ndim = _item_ndim(item)
+        if ndim != 2:
+            shape = "ragged" if ndim < 0 else f"{ndim}-D"
+            raise ValueError(
+                f"Sequence {index} is {shape} but sequence 0 is 2-D; every "
+                "sequence must be a 2-D array-like (n_tokens, n_features)."
+            )
+    return True
+
+
+def _to_float_sequence(item, index):
+    """Convert one sequence to a float64 array, naming it in every error."""
+    array = np.asarray(item)
+    if np.iscomplexobj(array):
+        raise ValueError(
+            f"Complex data not supported: sequence {index} has complex values. "
+            "Pass real-valued tokens."
+        )
+    if array.dtype.kind not in "biuf":
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"Sequence {index} contains non-numeric values ({error}). "
+                "Every token must be a vector of numbers."
+            ) from error
+    return np.asarray(array, dtype=np.float64)
+
+
+def _check_finite(array, index):
+    finite = np.isfinite(array)
+    if not finite.all():
+        token, feature = np.argwhere(~finite)[0]
+        kind = "NaN" if np.isnan(array[token, feature]) else "infinity"
+        raise ValueError(
+            f"Input X contains {kind}: sequence {index}, token {token}, feature "
+            f"{feature}. Remove or impute non-finite values; only trailing "
+            "all-NaN token rows of a 3-D array are read as padding."
+        )
+
+
+def _check_n_features(estimator, n_features, reset):
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return
+    expected = getattr(estimator, "n_features_in_", None)
+    if expected is not None and n_features != expected:
+        raise ValueError(
+            f"X has {n_features} features, but {type(estimator).__name__} is "
+            f"expecting {expected} features as input (features per token)."
+        )
+
+
+def _from_sequence_list(estimator, X, reset):
+    sequences = [_to_float_sequence(item, index) for index, item in enumerate(X)]
+    n_features = sequences[0].shape[1]
+    for index, sequence in enumerate(sequences):
+        if sequence.shape[0] == 0:
+            raise ValueError(
+                f"Sequence {index} is empty (shape {sequence.shape}); every "
+                "sequence needs at least one token. Remove it from X."
+            )
+        if sequence.shape[1] != n_features:
+            raise ValueError(
+                f"Sequence {index} has {sequence.shape[1]} features per token but "
+                f"sequence 0 has {n_features}; all tokens must have the same size."
+            )
+        _check_finite(sequence, index)
+    if n_features == 0:
+        raise ValueError(
+            "0 feature(s) per token while a minimum of 1 is required: every "
+            "token must have at least one feature."
+        )
+    _check_n_features(estimator, n_features, reset)
+    lengths = np.array([sequence.shape[0] for sequence in sequences])
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    return np.vstack(sequences), offsets
+
+
+def _from_padded_array(estimator, X, reset):
+    """Strip the trailing all-NaN token rows of a 3-D array."""
+    if np.iscomplexobj(X):
+        raise ValueError("Complex data not supported: X has complex values.")
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"X contains non-numeric values ({error}). Every token must be a "
+            "vector of numbers."
+        ) from error
+    n_sequences, max_tokens, n_features = X.shape
+    if n_sequences == 0 or n_features == 0:
+        raise ValueError(
+            f"Found array with shape {X.shape}; at least one sequence and one "
+            "feature per token are required."
+        )
+    padding = np.isnan(X).all(axis=2)
+    # A row is trailing padding when it and every row after it are all NaN.
+    trailing = np.flip(np.cumprod(np.flip(padding, axis=1), axis=1), axis=1)
+    lengths = max_tokens - trailing.sum(axis=1)
+    for index in np.flatnonzero(lengths == 0):
+        raise ValueError(
+            f"Sequence {index} is empty: all its token rows are NaN padding. "
+            "Remove it from X."
+        )
+    kept = ~trailing.astype(bool)
+    tokens = X[kept]
+    if not np.isfinite(tokens).all():
+        position = np.argwhere(kept & ~np.isfinite(X).all(axis=2))[0]
+        _check_finite(X[position[0], : lengths[position[0]]], position[0])
+    _check_n_features(estimator, n_features, reset)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    return tokens, offsets
+
+
+def check_sequences(estimator, X, *, reset):
+    """Validate X in any accepted form and return ``(tokens, offsets)``.
+
+    With ``reset=True`` (in ``fit``) this records ``n_features_in_``; otherwise
+    it checks the token size against it.
+    """
+    if _is_sequence_list(X):
+        return _from_sequence_list(estimator, X, reset)
+    if isinstance(X, np.ndarray) and X.ndim == 3:
+        return _from_padded_array(estimator, X, reset)
+    ndim = getattr(X, "ndim", None)
+    if ndim is None and isinstance(X, (list, tuple)):
+        ndim = _item_ndim(X)
+    if ndim == 3:
+        return _from_padded_array(estimator, np.asarray(X), reset)
+    if ndim is not None and ndim > 3:
+        raise ValueError(
+            f"Expected {_FORMS}; got a {ndim}-D array of shape {np.shape(X)}."
+        )
+    # Everything else is a table with one token per row. scikit-learn's own
+    # validation gives the messages that its estimator checks expect.
+    tokens = validate_data(estimator, X, reset=reset, dtype=np.float64)
+    return tokens, np.arange(tokens.shape[0] + 1)
+
+
+def check_labels(y, n_sequences):
+    """Validate classification targets ``y`` for ``n_sequences`` sequences."""
+    if y is None:
+        raise ValueError(
+            "HardmaxTransformerClassifier requires y to be passed, but the target "
+            "y is None."
+        )
+    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    if y.shape[0] != n_sequences:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: "
+            f"X has {n_sequences} sequences but y has {y.shape[0]} labels."
+        )
+    return y

@@ -1,0 +1,654 @@
+"""Layers of the hardmax transformer and the network that chains them.
+
+Every layer acts on a ragged batch: ``tokens`` of shape (n_tokens, width) holds
+the tokens of all sequences one after the other, and ``offsets`` of shape
+(n_sequences + 1,) marks where each sequence starts, as in a CSR matrix. A
+feed-forward layer acts on each token alone. An attention layer mixes tokens
+of the same sequence only.
+
+Segment sums use ``np.add.reduceat``, which reduces each sequence in order
+from its own first token. A sequence therefore gets bitwise the same result
+whether it is processed alone or inside a batch, which the exactness check of
+the construction relies on.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import get_config
+from sklearn.utils import gen_batches
+
+POOLING_KINDS = ("mean", "max", "min")
+
+
+def _check_matrix(name, array, shape):
+    array = np.asarray(array, dtype=np.float64)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {array.shape}.")
+    return array
+
+
+def chunk_rows(row_bytes, n_rows):
+    """Return how many rows of ``row_bytes`` bytes fit in ``working_memory``.
+
+    ``working_memory`` is scikit-learn's configured limit in MiB for temporary
+    arrays. At least one row is always returned.
+    """
+    budget = get_config()["working_memory"] * 2**20
+    return int(min(max(budget // max(row_bytes, 1), 1), max(n_rows, 1)))
+
+
+def _segment_mean(values, offsets):
+    """Return the mean of ``values`` over each sequence, one row per sequence."""
+    sums = np.add.reduceat(values, offsets[:-1], axis=0)
+    return sums / np.diff(offsets).reshape(-1, *([1] * (values.ndim - 1)))
+
+
+class FeedForward:
+    """Token-wise residual ReLU layer ``z <- z + W relu(U z + b)``.
+
+    A layer of width 0 is the identity. Two units give an exact linear map
+    because ``relu(t) - relu(-t) = t``, and a unit with ``U = 0`` and ``b > 0``
+    adds a constant.
+
+    Parameters
+    ----------
+    weight_in : array-like of shape (width, dim)
+        The matrix ``U`` that maps a token to the units' pre-activations.
+    bias : array-like of shape (width,)
+        The bias ``b`` of the units.
+    weight_out : array-like of shape (dim, width)
+        The matrix ``W`` that writes the units' activations into the token.
+    """
+
+    def __init__(self, weight_in, bias, weight_out):
+        weight_in = np.asarray(weight_in, dtype=np.float64)
+        if weight_in.ndim != 2:
+            raise ValueError(
+                f"weight_in must be 2-D (width, dim), got {weight_in.ndim}-D."
+            )
+        width, dim = weight_in.shape
+        self.weight_in = weight_in
+        self.bias = _check_matrix("bias", bias, (width,))
+        self.weight_out = _check_matrix("weight_out", weight_out, (dim, width))
+
+    @classmethod
+    def identity(cls, dim):
+        """Return the layer of width 0 on tokens of width ``dim``."""
+        return cls(np.zeros((0, dim)), np.zeros(0), np.zeros((dim, 0)))
+
+    @property
+    def width(self):
+        """Number of ReLU units."""
+        return self.weight_in.shape[0]
+
+    @property
+    def n_params(self):
+        """Number of nonzero weights in ``U``, ``b`` and ``W``."""
+        return int(
+            np.count_nonzero(self.weight_in)
+            + np.count_nonzero(self.bias)
+            + np.count_nonzero(self.weight_out)
+        )
+
+    def forward(self, tokens):
+        """Apply the layer to every row of ``tokens`` (n_tokens, dim)."""
+        if self.width == 0:
+            return tokens
+        activations = np.maximum(tokens @ self.weight_in.T + self.bias, 0.0)
+        return tokens + activations @ self.weight_out.T
+
+    def __repr__(self):
+        return f"FeedForward(width={self.width})"
+
+
+class AttentionHead:
+    """Hardmax attention head with a rank-zero or rank-one key-query matrix.
+
+    Token ``i`` attends to the set ``C(i)`` of all tokens ``l`` of its
+    sequence that maximize the score ``<Q z_i, K z_l>``, and its value
+    coordinates are replaced by their mean over ``C(i)``. The value matrix is
+    the coordinate projection ``V = sum_a e_a e_a^T`` over
+    ``value_coordinates``, so the update ``z_i + V (mean_C z_l - z_i)`` is an
+    assignment of those coordinates. Evaluated that way, every token that
+    attends to the same set gets bitwise the same value.
+
+    With rank 0 every score is 0, so every token attends to the whole
+    sequence (mean pooling). With rank 1 the score is ``q_i k_l`` for the
+    scalars ``q_i = Q z_i`` and ``k_l = K z_l``. Its maximizers are the tokens
+    with the largest ``k_l`` when ``q_i > 0``, those with the smallest when
+    ``q_i < 0``, and all tokens when ``q_i = 0``. This reading of the scores
+    is exact in real arithmetic and needs no score matrix.
+
+    Parameters
+    ----------
+    query : array-like of shape (rank, dim)
+        The matrix ``Q``, with rank 0 or 1.
+    key : array-like of shape (rank, dim)
+        The matrix ``K``.
+    value_coordinates : array-like of int
+        The token coordinates that the head writes.
+    """
+
+    def __init__(self, query, key, value_coordinates):
+        query = np.asarray(query, dtype=np.float64)
+        if query.ndim != 2 or query.shape[0] not in (0, 1):
+            raise ValueError(
+                "query must have shape (rank, dim) with rank 0 or 1, got shape "
+                f"{query.shape}."
+            )
+        self.query = query
+        self.key = _check_matrix("key", key, query.shape)
+        coordinates = np.asarray(value_coordinates, dtype=np.intp).ravel()
+        dim = query.shape[1]
+        if coordinates.size and (coordinates.min() < 0 or coordinates.max() >= dim):
+            raise ValueError(
+                f"value_coordinates must lie in [0, {dim}), got {coordinates}."
+            )
+        if np.unique(coordinates).size != coordinates.size:
+            raise ValueError(f"value_coordinates has repeats: {coordinates}.")
+        self.value_coordinates = coordinates
+
+    @property
+    def rank(self):
+        """Rank of the key-query matrix ``Q^T K`` (0 or 1)."""
+        return self.query.shape[0]
+
+    @property
+    def n_params(self):
+        """Number of nonzero weights in ``Q``, ``K`` and ``V``."""
+        return int(
+            np.count_nonzero(self.query)
+            + np.count_nonzero(self.key)
+            + self.value_coordinates.size
+        )
+
+    def attend(self, tokens, offsets):
+        """Return, for every token, the mean of its value coordinates over C(i).
+
+        The result has shape (n_tokens, len(value_coordinates)).
+        """
+        values = tokens[:, self.value_coordinates]
+        lengths = np.diff(offsets)
+        whole_mean = np.repeat(_segment_mean(values, offsets), lengths, axis=0)
+        if self.rank == 0:
+            return whole_mean
+
+        # Only the nonzero entries of Q and K enter the scores, so a one-hot
+        # key reads its coordinate exactly.
+        query_support = np.flatnonzero(self.query[0])
+        key_support = np.flatnonzero(self.key[0])
+        query_values = tokens[:, query_support] @ self.query[0, query_support]
+        key_values = tokens[:, key_support] @ self.key[0, key_support]
+
+        result = whole_mean
+        for sign, extreme in ((1.0, np.maximum), (-1.0, np.minimum)):
+            attends = sign * query_values > 0
+            if not attends.any():
+                continue
+            leader_value = extreme.reduceat(key_values, offsets[:-1])
+            is_leader = key_values == np.repeat(leader_value, lengths)
+            leader_mean = np.add.reduceat(
+                values * is_leader[:, None], offsets[:-1], axis=0
+            ) / np.add.reduceat(is_leader.astype(np.float64), offsets[:-1])[:, None]
+            leader_mean = np.repeat(leader_mean, lengths, axis=0)
+            result = np.where(attends[:, None], leader_mean, result)
+        return result
+
+    def __repr__(self):
+        return (
+            f"AttentionHead(rank={self.rank}, "
+            f"value_coordinates={self.value_coordinates.tolist()})"
+        )
+
+
+class HardmaxAttention:
+    """Multi-head hardmax self-attention layer.
+
+    Every head reads the same tokens and the heads' updates are summed. Heads
+    must write disjoint coordinates, so the sum is a set of assignments. A
+    layer with no heads is the identity.
+
+    Parameters
+    ----------
+    heads : list of AttentionHead
+        The heads, all on tokens of width ``dim``.
+    dim : int
+        Token width.
+    """
+
+    def __init__(self, heads, dim):
+        self.heads = tuple(heads)
+        self.dim = int(dim)
+        written = []
+        for head in self.heads:
+            if head.query.shape[1] != self.dim:
+                raise ValueError(
+                    f"Every head must act on tokens of width {self.dim}, got "
+                    f"{head.query.shape[1]}."
+                )
+            written.append(head.value_coordinates)
+        written = np.concatenate(written) if written else np.zeros(0, dtype=np.intp)
+        if np.unique(written).size != written.size:
+            raise ValueError("The heads of one layer must write disjoint coordinates.")
+
+    @property
+    def n_params(self):
+        """Number of nonzero weights over all heads."""
+        return sum(head.n_params for head in self.heads)
+
+    def forward(self, tokens, offsets):
+        """Apply every head to the ragged batch ``(tokens, offsets)``."""
+        if not self.heads:
+            return tokens
+        updated = tokens.copy()
+        for head in self.heads:
+            updated[:, head.value_coordinates] = head.attend(tokens, offsets)
+        return updated
+
+    def __repr__(self):
+        return f"HardmaxAttention(n_heads={len(self.heads)})"
+
+
+class Block:
+    """One transformer block: a feed-forward layer, then an attention layer.
+
+    Parameters
+    ----------
+    feed_forward : FeedForward
+    attention : HardmaxAttention
+    """
+
+    def __init__(self, feed_forward, attention):
+        self.feed_forward = feed_forward
+        self.attention = attention
+
+    @property
+    def n_params(self):
+        """Number of nonzero weights in both layers."""
+        return self.feed_forward.n_params + self.attention.n_params
+
+    def forward(self, tokens, offsets):
+        """Apply the feed-forward layer, then the attention layer."""
+        return self.attention.forward(self.feed_forward.forward(tokens), offsets)
+
+    def __repr__(self):
+        return f"Block({self.feed_forward!r}, {self.attention!r})"
+
+
+@dataclass(frozen=True)
+class TokenLayout:
+    """Positions of the registers inside a token of the hardmax transformer.
+
+    A token holds, in this order: one copy of the embedded features for every
+    pooling kind, a constant coordinate equal to 1, the separation
+    coordinates, the scratch coordinates (one per separation witness) and one
+    score coordinate per class.
+
+    Parameters
+    ----------
+    n_embedded : int
+        Number of embedded features per register.
+    pooling : tuple of str
+        Pooling kinds, one register each, drawn from "mean", "max", "min".
+    n_separation : int
+        Number of separation coordinates.
+    n_scratch : int
+        Number of scratch coordinates.
+    n_classes : int
+        Number of score coordinates.
+    """
+
+    n_embedded: int
+    pooling: tuple
+    n_separation: int
+    n_scratch: int
+    n_classes: int
+
+    def register(self, kind):
+        """Return the coordinates of the register of pooling ``kind``."""
+        start = self.pooling.index(kind) * self.n_embedded
+        return np.arange(start, start + self.n_embedded)
+
+    @property
+    def constant(self):
+        """Index of the constant coordinate."""
+        return len(self.pooling) * self.n_embedded
+
+    @property
+    def separation(self):
+        """Indices of the separation coordinates."""
+        return np.arange(self.constant + 1, self.constant + 1 + self.n_separation)
+
+    @property
+    def scratch(self):
+        """Indices of the scratch coordinates."""
+        start = self.constant + 1 + self.n_separation
+        return np.arange(start, start + self.n_scratch)
+
+    @property
+    def scores(self):
+        """Indices of the class-score coordinates."""
+        start = self.constant + 1 + self.n_separation + self.n_scratch
+        return np.arange(start, start + self.n_classes)
+
+    @property
+    def pooled(self):
+        """Coordinates that vary between sequences after pooling."""
+        registers = np.arange(self.constant)
+        return np.concatenate([registers, self.separation])
+
+    @property
+    def dim(self):
+        """Token width."""
+        return int(self.scores[-1] + 1) if self.n_classes else int(self.scores[0])
+
+
+class Embedding:
+    """Token-wise embedding: standardization, positional features, layout.
+
+    A token ``x`` at position ``t`` of a sequence of ``n`` tokens is first
+    standardized, ``u = (x - mean) / scale``, then extended with cosine
+    features ``[u, u cos(pi tau), ..., u cos(K pi tau)]`` with
+    ``tau = t / (n - 1)`` (``tau = 0`` when ``n = 1``). Mean pooling of these
+    features gives the first ``K + 1`` discrete cosine transform coefficients
+    of every channel. The embedded features are copied into every register,
+    the constant coordinate is set to 1 and every other coordinate to 0.
+
+    Parameters
+    ----------
+    mean : ndarray of shape (n_features,)
+    scale : ndarray of shape (n_features,)
+    n_moments : int
+        The number ``K`` of cosine features; 0 makes the model ignore order.
+    layout : TokenLayout
+    """
+
+    def __init__(self, mean, scale, n_moments, layout):
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = _check_matrix("scale", scale, self.mean.shape)
+        self.n_moments = int(n_moments)
+        self.layout = layout
+        expected = self.mean.size * (self.n_moments + 1)
+        if layout.n_embedded != expected:
+            raise ValueError(
+                f"layout.n_embedded must be {expected} for {self.mean.size} "
+                f"features and {self.n_moments} moments, got {layout.n_embedded}."
+            )
+
+    @property
+    def n_features(self):
+        """Number of input features per token."""
+        return self.mean.size
+
+    @property
+    def n_params(self):
+        """Nonzero weights: standardization, register copies, constant."""
+        copies = self.layout.n_embedded * len(self.layout.pooling)
+        return int(
+            np.count_nonzero(self.mean) + np.count_nonzero(self.scale) + copies + 1
+        )
+
+    def features(self, tokens, offsets):
+        """Return the embedded features (n_tokens, n_embedded) of a batch."""
+        standardized = (tokens - self.mean) / self.scale
+        if self.n_moments == 0:
+            return standardized
+        lengths = np.diff(offsets)
+        position = np.arange(tokens.shape[0]) - np.repeat(offsets[:-1], lengths)
+        last = np.repeat(np.maximum(lengths - 1, 1), lengths)
+        tau = position / last
+        parts = [standardized]
+        for moment in range(1, self.n_moments + 1):
+            parts.append(standardized * np.cos(moment * np.pi * tau)[:, None])
+        return np.hstack(parts)
+
+    def forward(self, tokens, offsets):
+        """Return the embedded tokens (n_tokens, layout.dim) of a batch."""
+        features = self.features(tokens, offsets)
+        embedded = np.zeros((tokens.shape[0], self.layout.dim))
+        for kind in self.layout.pooling:
+            embedded[:, self.layout.register(kind)] = features
+        embedded[:, self.layout.constant] = 1.0
+        return embedded
+
+
+class Readout:
+    """Linear map from the final token to class scores: ``s = R z + r``.
+
+    Parameters
+    ----------
+    weight : array-like of shape (n_classes, dim)
+    bias : array-like of shape (n_classes,)
+        A bias of ``-inf`` makes a class lose at every input.
+    """
+
+    def __init__(self, weight, bias):
+        self.weight = np.asarray(weight, dtype=np.float64)
+        self.bias = _check_matrix("bias", bias, (self.weight.shape[0],))
+
+    @property
+    def n_params(self):
+        """Number of nonzero weights."""
+        return int(np.count_nonzero(self.weight) + np.count_nonzero(self.bias))
+
+    def forward(self, tokens):
+        """Return the class scores (n_tokens, n_classes) of ``tokens``."""
+        return tokens @ self.weight.T + self.bias
+
+
+class HardmaxTransformer:
+    """Embedding, a stack of blocks and a linear readout.
+
+    Parameters
+    ----------
+    embedding : Embedding
+    blocks : list of Block
+    readout : Readout
+    pooling_block : int or None, default=None
+        Index of the block after which every token of a sequence is
+        identical. The blocks after it must be running-maximum readout blocks
+        (each unit writes one score coordinate). When it is set, the forward
+        pass carries one token per sequence past it and may evaluate those
+        blocks in fused form. None runs every block on every token.
+
+    Attributes
+    ----------
+    layout : TokenLayout
+        The register layout of the tokens.
+    """
+
+    def __init__(self, embedding, blocks, readout, *, pooling_block=None):
+        self.embedding = embedding
+        self.blocks = tuple(blocks)
+        self.readout = readout
+        self.pooling_block = pooling_block
+        self.layout = embedding.layout
+        self._fused_readout = None
+
+    def __getstate__(self):
+        # The fused readout is a cache derived from the blocks, rebuilt on use.
+        state = self.__dict__.copy()
+        state["_fused_readout"] = None
+        return state
+
+    @property
+    def n_blocks(self):
+        """Number of blocks."""
+        return len(self.blocks)
+
+    @property
+    def n_params(self):
+        """Exact number of nonzero weights in the whole network."""
+        return (
+            self.embedding.n_params
+            + sum(block.n_params for block in self.blocks)
+            + self.readout.n_params
+        )
+
+    def _pool(self, tokens, offsets):
+        """Run the embedding and the blocks up to pooling on a ragged batch.
+
+        Returns one token per sequence, shape (n_sequences, dim).
+        """
+        states = self.embedding.forward(tokens, offsets)
+        for block in self.blocks[: self.pooling_block + 1]:
+            states = block.forward(states, offsets)
+        return states[offsets[:-1]]
+
+    def pooled_tokens(self, tokens, offsets):
+        """Return the pooled token of every sequence of a ragged batch.
+
+        Sequences are processed in chunks whose embedded tokens fit in
+        scikit-learn's ``working_memory``. Each sequence is reduced on its own,
+        so the result does not depend on the chunking.
+        """
+        lengths = np.diff(offsets)
+        row_bytes = 8 * self.layout.dim * max(int(lengths.mean()), 1) * 4
+        chunk = chunk_rows(row_bytes, lengths.size)
+        pooled = np.empty((lengths.size, self.layout.dim))
+        for batch in gen_batches(lengths.size, chunk):
+            start, stop = offsets[batch.start], offsets[batch.stop]
+            pooled[batch] = self._pool(
+                tokens[start:stop], offsets[batch.start : batch.stop + 1] - start
+            )
+        return pooled
+
+    def _build_fused_readout(self):
+        """Collect the running-maximum units of the readout blocks.
+
+        Every readout unit that adds its activation to score coordinate c
+        computes ``relu(l_b(p) - score_c)`` or, for the first prototype of c,
+        ``relu(l_b(p))``. Here ``l_b(p) = 2 <pi_b, p> - |pi_b|^2`` reads only
+        the pooled coordinates, so the blocks compute
+        ``score_c = max_b l_b(p)``. Returns the rows of ``l_b`` and the
+        boundaries of each class's units.
+        """
+        score_coordinates = self.layout.scores
+        is_score = np.zeros(self.layout.dim, dtype=bool)
+        is_score[score_coordinates] = True
+        rows, biases, classes = [], [], []
+        for index, block in enumerate(self.blocks[self.pooling_block + 1 :]):
+            layer = block.feed_forward
+            if block.attention.heads:
+                raise ValueError(
+                    f"Readout block {index} has attention heads; only feed-forward "
+                    "readout blocks can be fused."
+                )
+            for unit in range(layer.width):
+                written = np.flatnonzero(layer.weight_out[:, unit])
+                if written.size != 1 or not is_score[written[0]]:
+                    raise ValueError(
+                        f"Unit {unit} of readout block {index} does not write "
+                        "exactly one score coordinate."
+                    )
+                if layer.weight_out[written[0], unit] < 0:
+                    # The relu(-l) half of a first-prototype pair.
+                    continue
+                rows.append(np.where(is_score, 0.0, layer.weight_in[unit]))
+                biases.append(layer.bias[unit])
+                classes.append(np.searchsorted(score_coordinates, written[0]))
+        classes = np.asarray(classes, dtype=np.intp)
+        order = np.argsort(classes, kind="stable")
+        rows = np.asarray(rows).reshape(-1, self.layout.dim)[order]
+        columns = np.flatnonzero(rows.any(axis=0))
+        present, starts = np.unique(classes[order], return_index=True)
+        self._fused_readout = {
+            "weight": np.ascontiguousarray(rows[:, columns]),
+            "bias": np.asarray(biases)[order],
+            "columns": columns,
+            "classes": present,
+            "starts": starts,
+        }
+
+    def _apply_readout_blocks(self, pooled):
+        """Apply the readout blocks to pooled tokens in their fused form.
+
+        Pre-activations are computed in chunks that fit in scikit-learn's
+        ``working_memory``, so no (n_sequences, n_prototypes) matrix is
+        allocated at once.
+        """
+        if self._fused_readout is None:
+            self._build_fused_readout()
+        fused = self._fused_readout
+        result = pooled.copy()
+        if fused["classes"].size == 0:
+            return result
+        score_columns = self.layout.scores[fused["classes"]]
+        n_units = fused["bias"].size
+        chunk = chunk_rows(8 * n_units, pooled.shape[0])
+        for batch in gen_batches(pooled.shape[0], chunk):
+            activations = pooled[batch][:, fused["columns"]] @ fused["weight"].T
+            activations += fused["bias"]
+            maxima = np.maximum.reduceat(activations, fused["starts"], axis=1)
+            result[batch, score_columns] = maxima
+        return result
+
+    def final_tokens(self, tokens, offsets):
+        """Return the final token of every sequence, shape (n_sequences, dim).
+
+        After pooling every token of a sequence is identical, so one token per
+        sequence is carried through the readout blocks.
+        """
+        if self.pooling_block is None:
+            return self._forward_states(tokens, offsets)[-1][offsets[:-1]]
+        return self._apply_readout_blocks(self.pooled_tokens(tokens, offsets))
+
+    def class_scores(self, tokens, offsets):
+        """Return the readout's class scores (n_sequences, n_classes)."""
+        return self.readout.forward(self.final_tokens(tokens, offsets))
+
+    def _forward_states(self, tokens, offsets):
+        """Run every layer on every token and return the state after each."""
+        states = [self.embedding.forward(tokens, offsets)]
+        for block in self.blocks:
+            states.append(block.feed_forward.forward(states[-1]))
+            states.append(block.attention.forward(states[-1], offsets))
+        return states
+
+    def forward(self, X, return_states=False):
+        """Run the network on a list of sequences.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (n_tokens_i, n_features)
+            The sequences.
+        return_states : bool, default=False
+            If True, run every layer on every token, the readout blocks one
+            after the other as stored, and also return the token states after
+            the embedding and after every layer. If False, evaluate the
+            readout blocks in fused form, as ``predict`` does.
+
+        Returns
+        -------
+        outputs : list of ndarray of shape (n_tokens_i, dim)
+            The output tokens of every sequence.
+        states : list of list of ndarray, only if ``return_states`` is True
+            ``states[k][i]`` holds the tokens of sequence ``i`` after layer
+            ``k``: ``k = 0`` is the embedding, then the feed-forward and the
+            attention layer of every block in turn.
+        """
+        sequences = [np.asarray(sequence, dtype=np.float64) for sequence in X]
+        for index, sequence in enumerate(sequences):
+            if sequence.ndim != 2 or sequence.shape[1] != self.embedding.n_features:
+                raise ValueError(
+                    f"Sequence {index} has shape {sequence.shape}; expected "
+                    f"(n_tokens, {self.embedding.n_features})."
+                )
+            if sequence.shape[0] == 0:
+                raise ValueError(f"Sequence {index} is empty.")
+        lengths = np.array([sequence.shape[0] for sequence in sequences])
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        tokens = np.vstack(sequences) if sequences else np.zeros((0, 0))
+        if return_states:
+            states = self._forward_states(tokens, offsets)
+            split = [np.split(state, offsets[1:-1]) for state in states]
+            return split[-1], split
+        final = np.repeat(self.final_tokens(tokens, offsets), lengths, axis=0)
+        return np.split(final, offsets[1:-1])
+
+    def __repr__(self):
+        return (
+            f"HardmaxTransformer(n_blocks={self.n_blocks}, dim={self.layout.dim}, "
+            f"n_params={self.n_params})"
+        )
