@@ -383,6 +383,22 @@ def build_front(mean, scale, n_moments, pooling, n_classes, witnesses, shift):
     return embedding, blocks
 
 
+def centring_shift(features, offsets, pooling):
+    """Return the mean pooled register over the training sequences.
+
+    Subtracting it from every token before pooling centres the pooled
+    representations, so that ``|pi_b|^2`` and with it the rounding floor of
+    the readout stay small. Mean, max and min pooling commute with the shift.
+    """
+    starts = offsets[:-1]
+    pooled = {
+        "mean": np.add.reduceat(features, starts, axis=0) / np.diff(offsets)[:, None],
+        "max": np.maximum.reduceat(features, starts, axis=0),
+        "min": np.minimum.reduceat(features, starts, axis=0),
+    }
+    return np.concatenate([pooled[kind].mean(axis=0) for kind in pooling])
+
+
 def _witness_distance_layer(layout, witnesses):
     """Write ``|g . z - g . w|`` of every witness into its scratch coordinate.
 
@@ -749,10 +765,7 @@ def construct_transformer(
         f"token distributions, {len(conflicting)} with conflicting labels"
     )
 
-    # Centre the pooled representations so that |pi_b|^2 stays small.
-    uncentred = front.build([], 0.0)
-    pooled = uncentred.pooled_tokens(tokens, offsets)
-    shift = pooled[:, np.arange(uncentred.layout.constant)].mean(axis=0)
+    shift = centring_shift(features, offsets, pooling)
 
     witnesses, transformer, representations, n_rounds = separate(
         front, tokens, offsets, training_labels, index, shift, random_state, log

@@ -220,6 +220,8 @@ class HardmaxAttention:
     def __init__(self, heads, dim):
         self.heads = tuple(heads)
         self.dim = int(dim)
+        if not self.heads:
+            return
         written = []
         for head in self.heads:
             if head.query.shape[1] != self.dim:
@@ -228,7 +230,7 @@ class HardmaxAttention:
                     f"{head.query.shape[1]}."
                 )
             written.append(head.value_coordinates)
-        written = np.concatenate(written) if written else np.zeros(0, dtype=np.intp)
+        written = np.concatenate(written)
         if np.unique(written).size != written.size:
             raise ValueError("The heads of one layer must write disjoint coordinates.")
 

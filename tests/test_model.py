@@ -1,0 +1,209 @@
+"""The layers of the hardmax transformer against their formulas."""
+
+import numpy as np
+import pytest
+
+from sklearn_hardmax import (
+    AttentionHead,
+    Block,
+    FeedForward,
+    HardmaxAttention,
+    HardmaxTransformerClassifier,
+)
+
+
+def _offsets(*lengths):
+    return np.concatenate([[0], np.cumsum(lengths)])
+
+
+def test_feed_forward_matches_formula():
+    rng = np.random.default_rng(0)
+    weight_in, bias, weight_out = rng.normal(size=(5, 3)), rng.normal(size=5), rng.normal(size=(3, 5))
+    tokens = rng.normal(size=(7, 3))
+    layer = FeedForward(weight_in, bias, weight_out)
+    expected = np.array(
+        [z + weight_out @ np.maximum(weight_in @ z + bias, 0) for z in tokens]
+    )
+    np.testing.assert_allclose(layer.forward(tokens), expected, rtol=1e-12)
+
+
+def test_feed_forward_identity_leaves_tokens():
+    tokens = np.arange(6.0).reshape(2, 3)
+    layer = FeedForward.identity(3)
+    assert layer.width == 0
+    assert layer.n_params == 0
+    assert np.array_equal(layer.forward(tokens), tokens)
+
+
+def test_feed_forward_counts_nonzero_weights():
+    layer = FeedForward([[1.0, 0.0], [0.0, 0.0]], [0.0, 2.0], [[0.0, 3.0], [4.0, 0.0]])
+    assert layer.n_params == 4
+
+
+def test_feed_forward_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="weight_out must have shape"):
+        FeedForward(np.zeros((2, 3)), np.zeros(2), np.zeros((2, 3)))
+
+
+def test_mean_head_averages_each_sequence():
+    tokens = np.array([[1.0, 10.0], [3.0, 20.0], [5.0, 30.0]])
+    head = AttentionHead(np.zeros((0, 2)), np.zeros((0, 2)), [0])
+    layer = HardmaxAttention([head], 2)
+    out = layer.forward(tokens, _offsets(2, 1))
+    assert out[:, 0].tolist() == [2.0, 2.0, 5.0]
+    assert out[:, 1].tolist() == [10.0, 20.0, 30.0]
+
+
+def test_max_head_copies_leader_and_averages_ties():
+    # Coordinate 0 is the constant, coordinate 1 the key, coordinate 2 a value.
+    tokens = np.array([[1.0, 4.0, 1.0], [1.0, 4.0, 3.0], [1.0, 2.0, 9.0]])
+    query = np.array([[1.0, 0.0, 0.0]])
+    key = np.array([[0.0, 1.0, 0.0]])
+    layer = HardmaxAttention([AttentionHead(query, key, [2])], 3)
+    out = layer.forward(tokens, _offsets(3))
+    # Tokens 0 and 1 tie for the largest key; their values average to 2.
+    assert out[:, 2].tolist() == [2.0, 2.0, 2.0]
+
+
+def test_rank_one_head_follows_query_sign():
+    # A negative query attends to the smallest key, a zero query to all.
+    tokens = np.array([[1.0, 5.0, 1.0], [-1.0, 2.0, 2.0], [0.0, 8.0, 6.0]])
+    query = np.array([[1.0, 0.0, 0.0]])
+    key = np.array([[0.0, 1.0, 0.0]])
+    head = AttentionHead(query, key, [2])
+    values = head.attend(tokens, _offsets(3))[:, 0]
+    scores = np.outer(tokens @ query[0], tokens @ key[0])
+    expected = [
+        tokens[scores[i] == scores[i].max(), 2].mean() for i in range(len(tokens))
+    ]
+    assert values.tolist() == expected
+    assert values.tolist() == [6.0, 2.0, 3.0]
+
+
+def test_attention_rejects_overlapping_heads():
+    head = AttentionHead(np.zeros((0, 2)), np.zeros((0, 2)), [0, 1])
+    other = AttentionHead(np.zeros((0, 2)), np.zeros((0, 2)), [1])
+    with pytest.raises(ValueError, match="disjoint"):
+        HardmaxAttention([head, other], 2)
+
+
+def test_attention_head_rejects_rank_two():
+    with pytest.raises(ValueError, match="rank 0 or 1"):
+        AttentionHead(np.zeros((2, 3)), np.zeros((2, 3)), [0])
+
+
+def test_attention_without_heads_is_identity():
+    tokens = np.arange(4.0).reshape(2, 2)
+    out = HardmaxAttention([], 2).forward(tokens, _offsets(2))
+    assert np.array_equal(out, tokens)
+
+
+def test_block_applies_feed_forward_then_attention():
+    layer = FeedForward([[1.0, 0.0]], [0.0], [[1.0], [0.0]])
+    head = AttentionHead(np.zeros((0, 2)), np.zeros((0, 2)), [0])
+    block = Block(layer, HardmaxAttention([head], 2))
+    tokens = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    # The unit doubles the positive token only; the mean is (2 - 1) / 2.
+    assert block.forward(tokens, _offsets(2))[:, 0].tolist() == [0.5, 0.5]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(1)
+    X = [rng.normal(size=(rng.integers(1, 9), 3)) for _ in range(25)]
+    y = rng.integers(0, 3, size=25)
+    model = HardmaxTransformerClassifier(pooling=("mean", "max", "min"), random_state=0)
+    return model.fit(X, y), X, y
+
+
+def test_forward_tokens_identical_after_pooling(fitted):
+    model, X, _ = fitted
+    _, states = model.transformer_.forward(X, return_states=True)
+    pooling_state = states[2 * (model.transformer_.pooling_block + 1)]
+    for tokens in pooling_state:
+        assert np.array_equal(tokens, np.repeat(tokens[:1], len(tokens), axis=0))
+
+
+def test_forward_shapes_follow_input(fitted):
+    model, X, _ = fitted
+    outputs = model.transformer_.forward(X)
+    assert [out.shape for out in outputs] == [
+        (len(sequence), model.transformer_.layout.dim) for sequence in X
+    ]
+    _, states = model.transformer_.forward(X, return_states=True)
+    assert len(states) == 1 + 2 * model.n_blocks_
+
+
+def test_predict_equals_readout_of_forward(fitted):
+    model, X, _ = fitted
+    rng = np.random.default_rng(2)
+    X_new = [rng.normal(size=(rng.integers(1, 9), 3)) for _ in range(40)]
+    transformer = model.transformer_
+    for sequences in (X, X_new):
+        final = np.array([out[-1] for out in transformer.forward(sequences)])
+        scores = transformer.readout.forward(final)
+        assert np.array_equal(model.predict(sequences), model.classes_[scores.argmax(axis=1)])
+
+
+def test_literal_chain_agrees_with_fused_readout(fitted):
+    model, X, y = fitted
+    rng = np.random.default_rng(3)
+    X_new = [rng.normal(size=(rng.integers(1, 9), 3)) for _ in range(40)]
+    transformer = model.transformer_
+    for sequences in (X, X_new):
+        outputs, _ = transformer.forward(sequences, return_states=True)
+        chain = transformer.readout.forward(np.array([out[0] for out in outputs]))
+        fused = model.decision_function(sequences)
+        np.testing.assert_allclose(chain, fused, rtol=1e-9, atol=1e-9)
+    outputs, _ = transformer.forward(X, return_states=True)
+    chain = transformer.readout.forward(np.array([out[0] for out in outputs]))
+    assert np.array_equal(model.classes_[chain.argmax(axis=1)], y)
+
+
+def test_n_params_sums_layers(fitted):
+    model, _, _ = fitted
+    transformer = model.transformer_
+    total = transformer.embedding.n_params + transformer.readout.n_params
+    for block in transformer.blocks:
+        total += block.feed_forward.n_params
+        total += sum(
+            np.count_nonzero(head.query)
+            + np.count_nonzero(head.key)
+            + head.value_coordinates.size
+            for head in block.attention.heads
+        )
+    assert model.n_params_ == total
+
+
+def test_heads_store_rank_one_vectors(fitted):
+    model, _, _ = fitted
+    pooling = model.transformer_.blocks[model.transformer_.pooling_block]
+    dim = model.transformer_.layout.dim
+    ranks = sorted({head.rank for head in pooling.attention.heads})
+    assert ranks == [0, 1]
+    for head in pooling.attention.heads:
+        assert head.query.shape == (head.rank, dim)
+        assert head.key.shape == (head.rank, dim)
+
+
+def test_sequence_alone_pools_like_batch(fitted):
+    # Pooling is bitwise independent of the batch. The readout's matrix
+    # product may round differently for one row than for many.
+    model, X, _ = fitted
+    pooled = model.transform(X)
+    scores = model.decision_function(X)
+    for index, sequence in enumerate(X):
+        assert np.array_equal(model.transform([sequence])[0], pooled[index])
+        np.testing.assert_allclose(
+            model.decision_function([sequence])[0], scores[index], rtol=1e-12
+        )
+
+
+def test_fused_readout_survives_pickling(fitted):
+    import pickle
+
+    model, X, _ = fitted
+    model.predict(X)
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.transformer_._fused_readout is None
+    assert np.array_equal(restored.decision_function(X), model.decision_function(X))
