@@ -46,7 +46,7 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
     positional_moments : int, default=2
         Number K of cosine positional features. The token at relative
         position ``tau`` is extended with ``x cos(k pi tau)`` for
-        ``k = 1, ..., K``, so mean pooling sees the first K + 1 discrete
+        ``k = 1, ..., K``, so mean pooling computes the first K + 1 discrete
         cosine transform coefficients of every feature. With 0 the model
         ignores token order.
     temperature : float or "auto", default="auto"

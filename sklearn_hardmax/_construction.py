@@ -55,8 +55,9 @@ N_SEPARATION = 4
 # floor of the pair it splits, so the pair ends well outside that floor.
 SEPARATION_MARGIN = 4.0
 
-# Each round adds witnesses for every remaining collision. A round only fails
-# to finish the job when random offsets cancel, so a few rounds suffice.
+# Each round adds witnesses for every remaining collision. A collision
+# survives a round only when random offsets cancel by chance, so needing more
+# rounds than this points to a bug.
 MAX_SEPARATION_ROUNDS = 16
 
 # At most this many training sequences are predicted by fit to check the
@@ -74,7 +75,7 @@ class SeparationError(ValueError):
 
 @dataclass
 class Witness:
-    """A token value whose frequency tells colliding sequences apart.
+    """A token value whose frequency differs between colliding sequences.
 
     A two-layer bump along ``g . z`` with ``g = sum weights[i] e_{coordinates[i]}``
     adds ``offset`` to the separation coordinates of every token equal to
@@ -212,7 +213,7 @@ def group_indistinguishable(index):
 
 
 def majority_labels(group_ids, labels, n_classes):
-    """Give every group its majority label; ties go to the lowest class index.
+    """Give every group its majority label, with ties to the lowest class index.
 
     Returns the new labels and the groups whose labels disagreed, each as an
     array of sequence indices.
@@ -229,7 +230,7 @@ def majority_labels(group_ids, labels, n_classes):
 def resolution_floor(squared_norms, n_pooled):
     """Return the smallest squared distance the readout resolves, per pair.
 
-    ``squared_norms`` holds ``|p|^2 + |q|^2`` of the two representations. The
+    ``squared_norms`` contains ``|p|^2 + |q|^2`` of the two representations. The
     readout computes ``l_b(p) = 2 <pi_b, p> - |pi_b|^2`` for prototypes of
     ``n_pooled`` coordinates. The rounding error of one such value is at most
     about ``2 (n_pooled + 3) eps (|p|^2 + |pi_b|^2)``, so a sequence's own
@@ -330,7 +331,7 @@ def isolating_direction(distinct, token_id):
 
 
 def choose_witness(index, first, second):
-    """Return ``(token_id, direction)`` of a token that tells two sequences apart.
+    """Return ``(token_id, direction)`` of a token that distinguishes two sequences.
 
     Candidates are the tokens whose proportions differ between the two
     sequences, the largest difference first. Returns None when the sequences
@@ -402,7 +403,7 @@ def centring_shift(features, offsets, pooling):
 def _witness_distance_layer(layout, witnesses):
     """Write ``|g . z - g . w|`` of every witness into its scratch coordinate.
 
-    Two units per witness compute ``relu(t)`` and ``relu(-t)``; at most one is
+    Two units per witness compute ``relu(t)`` and ``relu(-t)``. At most one is
     nonzero, so their sum is exact.
     """
     width = 2 * len(witnesses)
@@ -568,7 +569,7 @@ def separate(front, tokens, offsets, labels, index, shift, rng, log):
 
     Each round finds the colliding pairs with ``find_collisions`` and, within
     each connected group of collisions, adds a witness for every pair that no
-    witness of this round tells apart yet. A witness splits at least one pair,
+    witness of this round distinguishes yet. A witness splits at least one pair,
     so the rounds end. Returns the witnesses, the representations and the
     number of rounds.
     """
@@ -648,7 +649,7 @@ def _length(offsets, sequence):
 
 
 def verify_exactness(transformer, tokens, offsets, labels, representations, rng):
-    """Check the stored network on the training data; raise if it fails.
+    """Check the stored network on the training data and raise if it fails.
 
     Three checks, none of them all-pairs:
 

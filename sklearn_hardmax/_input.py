@@ -156,10 +156,10 @@ def _from_padded_array(estimator, X, reset):
             f"Sequence {index} is empty: all its token rows are NaN padding. "
             "Remove it from X."
         )
-    kept = ~trailing.astype(bool)
-    tokens = X[kept]
+    is_token = ~trailing.astype(bool)
+    tokens = X[is_token]
     if not np.isfinite(tokens).all():
-        position = np.argwhere(kept & ~np.isfinite(X).all(axis=2))[0]
+        position = np.argwhere(is_token & ~np.isfinite(X).all(axis=2))[0]
         _check_finite(X[position[0], : lengths[position[0]]], position[0])
     _check_n_features(estimator, n_features, reset)
     offsets = np.concatenate([[0], np.cumsum(lengths)])

@@ -1,6 +1,6 @@
 """Layers of the hardmax transformer and the network that chains them.
 
-Every layer acts on a ragged batch: ``tokens`` of shape (n_tokens, width) holds
+Every layer acts on a ragged batch: ``tokens`` of shape (n_tokens, width) contains
 the tokens of all sequences one after the other, and ``offsets`` of shape
 (n_sequences + 1,) marks where each sequence starts, as in a CSR matrix. A
 feed-forward layer acts on each token alone. An attention layer mixes tokens
@@ -282,7 +282,7 @@ class Block:
 class TokenLayout:
     """Positions of the registers inside a token of the hardmax transformer.
 
-    A token holds, in this order: one copy of the embedded features for every
+    A token contains, in this order: one copy of the embedded features for every
     pooling kind, a constant coordinate equal to 1, the separation
     coordinates, the scratch coordinates (one per separation witness) and one
     score coordinate per class.
@@ -626,7 +626,7 @@ class HardmaxTransformer:
         outputs : list of ndarray of shape (n_tokens_i, dim)
             The output tokens of every sequence.
         states : list of list of ndarray, only if ``return_states`` is True
-            ``states[k][i]`` holds the tokens of sequence ``i`` after layer
+            ``states[k][i]`` contains the tokens of sequence ``i`` after layer
             ``k``: ``k = 0`` is the embedding, then the feed-forward and the
             attention layer of every block in turn.
         """
