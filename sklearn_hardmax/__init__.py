@@ -7,7 +7,7 @@ of their lengths (arXiv:2502.02270). ``predict`` runs that transformer.
 """
 
 from ._classifier import HardmaxTransformerClassifier, IndistinguishableSequencesWarning
-from ._construction import SeparationError, Witness
+from ._construction import Witness
 from ._model import (
     AttentionHead,
     Block,
@@ -31,7 +31,6 @@ __all__ = [
     "HardmaxTransformerClassifier",
     "IndistinguishableSequencesWarning",
     "Readout",
-    "SeparationError",
     "TokenLayout",
     "Witness",
     "__version__",

@@ -54,6 +54,14 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         probabilities. "auto" uses the median training margin (the squared
         distance from a training sequence to the nearest prototype of another
         class), stored in ``temperature_``.
+    n_jobs : int or None, default=None
+        Number of joblib jobs that pool and score chunks of sequences in
+        ``fit``, ``predict``, ``predict_proba``, ``decision_function`` and
+        ``transform``. None means 1 unless in a ``joblib.parallel_config``
+        context, -1 means all processors. Chunk boundaries do not depend on
+        it, so results are identical for every value. Under
+        ``joblib.parallel_config(backend="dask")`` the chunks run on a dask
+        cluster.
     random_state : int, RandomState instance or None, default=None
         Seeds the separation offsets and the training subset checked end to
         end. Equal seeds give identical models.
@@ -100,8 +108,10 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
     ``fit`` checks this guarantee on the stored network and raises if it
     fails.
 
-    A separation bump fires on a slab ``|g . z - g . w| < delta`` around its
-    witness token ``w``, so a test token inside that slab receives part of the
+    A separation bump reads the raw token (and its position) and fires on the
+    region ``sum_k |g_k . z - g_k . w| < delta`` around its witness token
+    ``w``: a slab along one or two coordinates, or a small L1 ball when no
+    slab isolates ``w``. A test token inside that region receives part of the
     witness's offset. The offsets are a few times the float64 resolution of
     the readout, so they barely move test sequences.
 
@@ -136,6 +146,7 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         "pooling": [tuple, list],
         "positional_moments": [Interval(Integral, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -146,12 +157,14 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         pooling=("mean",),
         positional_moments=2,
         temperature="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
         self.pooling = pooling
         self.positional_moments = positional_moments
         self.temperature = temperature
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -196,7 +209,13 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         started = time.perf_counter()
         tokens, offsets = check_sequences(self, X, reset=True)
         y = check_labels(y, offsets.size - 1)
-        self.classes_, labels = np.unique(y, return_inverse=True)
+        try:
+            self.classes_, labels = np.unique(y, return_inverse=True)
+        except TypeError as error:
+            raise TypeError(
+                f"y mixes labels of types that cannot be sorted ({error}). Use "
+                "labels of one type, for example all strings."
+            ) from error
 
         construction = construct_transformer(
             tokens,
@@ -206,6 +225,7 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
             pooling=pooling,
             n_moments=self.positional_moments,
             random_state=check_random_state(self.random_state),
+            n_jobs=self.n_jobs,
             log=self._log,
         )
         self.transformer_ = construction.transformer
@@ -242,13 +262,14 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
             "transformer can tell them apart; each group is fitted to its majority "
             f"label. Examples: {examples}.{hint}",
             IndistinguishableSequencesWarning,
-            stacklevel=3,
+            # _warn_conflicts, fit and scikit-learn's _fit_context wrapper.
+            stacklevel=4,
         )
 
     def _scores(self, X):
         check_is_fitted(self)
         tokens, offsets = check_sequences(self, X, reset=False)
-        return self.transformer_.class_scores(tokens, offsets)
+        return self.transformer_.class_scores(tokens, offsets, n_jobs=self.n_jobs)
 
     def decision_function(self, X):
         """Return the readout's class scores.
@@ -333,7 +354,7 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         """
         check_is_fitted(self)
         tokens, offsets = check_sequences(self, X, reset=False)
-        pooled = self.transformer_.pooled_tokens(tokens, offsets)
+        pooled = self.transformer_.pooled_tokens(tokens, offsets, n_jobs=self.n_jobs)
         return pooled[:, self.transformer_.layout.pooled]
 
     def get_feature_names_out(self, input_features=None):

@@ -66,42 +66,38 @@ N_VERIFIED_SEQUENCES = 2000
 
 # Power-of-two weights keep every product exact, so a bump along
 # ``z_a + m z_b`` is computed with one rounding whatever the summation order.
-PAIR_WEIGHTS = (1.0, -1.0, 2.0, -2.0)
-
-
-class SeparationError(ValueError):
-    """Raised when two differently labelled sequences cannot be separated."""
+# Large weights isolate tokens on integer grids, where small ones tie.
+PAIR_WEIGHTS = tuple(sign * 2.0**power for power in range(7) for sign in (1, -1))
 
 
 @dataclass
 class Witness:
-    """A token value whose frequency differs between colliding sequences.
+    """A token whose frequency differs between colliding sequences.
 
-    A two-layer bump along ``g . z`` with ``g = sum weights[i] e_{coordinates[i]}``
-    adds ``offset`` to the separation coordinates of every token equal to
-    ``token``, and exactly 0 to every other training token.
+    The witness's bump computes the distance ``s = sum_k |g_k . z - c_k|`` of
+    a token ``z`` from the witness token ``w`` over its terms, on the raw
+    coordinates, and adds ``offset * relu(width - s) / width`` to the
+    separation coordinates. That is exactly ``offset`` on ``w`` (where
+    ``s = 0``) and exactly 0 on every other training token (where
+    ``s >= width``).
 
     Attributes
     ----------
-    token : ndarray of shape (n_embedded,)
-        The embedded token value ``w``.
-    coordinates : ndarray of int
-        Embedded features that the direction ``g`` reads (one or two).
-    weights : ndarray
-        The nonzero entries of ``g`` on those features.
-    center : float
-        ``g . w`` in float64.
+    token : ndarray of shape (n_raw,)
+        The raw coordinates of ``w``: the input token, then its relative
+        position when the model has positional features.
+    terms : list of tuple
+        ``(coordinates, weights, center)`` per term: the raw coordinates that
+        ``g_k`` reads (one or two), its nonzero entries and ``c_k = g_k . w``.
     width : float
-        Half-width ``delta`` of the bump. No other training token lies within
-        ``delta`` of ``w`` along ``g``.
+        Width ``delta`` of the bump. Every other training token is at
+        distance ``s >= delta`` from ``w``.
     offset : ndarray of shape (N_SEPARATION,)
         The separation offset ``c_w``.
     """
 
     token: np.ndarray
-    coordinates: np.ndarray
-    weights: np.ndarray
-    center: float
+    terms: list
     width: float
     offset: np.ndarray = field(repr=False)
 
@@ -130,6 +126,16 @@ def fit_standardization(tokens):
     mean = scaled.mean(axis=0) * peak
     scale = scaled.std(axis=0) * peak
     scale[scale == 0] = 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        standardized_peak = np.abs((tokens - mean) / scale).max(axis=0)
+    overflow = np.flatnonzero(~np.isfinite(standardized_peak) | ~np.isfinite(scale))
+    if overflow.size:
+        feature = overflow[0]
+        raise ValueError(
+            f"Feature {feature} overflows float64 when centred (largest magnitude "
+            f"{peak[feature]:.3g}). Divide that feature by a constant, for "
+            "example 1e10, before fitting."
+        )
     return mean, scale
 
 
@@ -141,12 +147,16 @@ def _row_keys(rows):
 
 @dataclass
 class TokenIndex:
-    """Distinct embedded training tokens and the distribution of each sequence.
+    """Distinct training tokens and the distribution of each sequence.
+
+    Tokens are compared on their raw coordinates: the input token, with its
+    relative position when the model has positional features. Two tokens with
+    equal raw coordinates get equal values in every layer of the network.
 
     Attributes
     ----------
-    distinct : ndarray of shape (n_distinct, n_embedded)
-        The distinct embedded token values.
+    distinct : ndarray of shape (n_distinct, n_raw)
+        The distinct raw token values.
     token_ids : ndarray of shape (n_tokens,)
         Row of ``distinct`` of every training token.
     offsets : ndarray of shape (n_sequences + 1,)
@@ -159,6 +169,7 @@ class TokenIndex:
 
     @classmethod
     def from_features(cls, features, offsets):
+        """Index the rows of ``features`` (n_tokens, n_columns) exactly."""
         _, first, token_ids = np.unique(
             _row_keys(features), return_index=True, return_inverse=True
         )
@@ -282,60 +293,110 @@ def find_collisions(representations, labels):
     return np.unique(pairs, axis=0)
 
 
-def _min_abs_difference(columns, target, exclude):
-    """Return per column the smallest ``|columns[r] - target|`` over rows r.
+def _min_over_others(distances, exclude):
+    """Return per column the minimum of ``distances(rows)`` over all rows.
 
-    Row ``exclude`` is skipped. Rows are processed in chunks that fit in
-    scikit-learn's ``working_memory``.
+    ``distances`` maps a slice of rows of the distinct tokens to an array of
+    shape (n_rows, n_columns). Row ``exclude`` is skipped. Rows are processed
+    in chunks that fit in scikit-learn's ``working_memory``.
     """
-    best = np.full(columns.shape[1], np.inf)
-    step = chunk_rows(8 * columns.shape[1], columns.shape[0])
-    for batch in gen_batches(columns.shape[0], step):
-        gaps = np.abs(columns[batch] - target)
+    best = None
+    n_rows = distances.n_rows
+    step = chunk_rows(8 * distances.n_columns * 2, n_rows)
+    for batch in gen_batches(n_rows, step):
+        values = distances(batch)
         if batch.start <= exclude < batch.stop:
-            gaps[exclude - batch.start] = np.inf
-        best = np.minimum(best, gaps.min(axis=0, initial=np.inf))
+            values[exclude - batch.start] = np.inf
+        smallest = values.min(axis=0, initial=np.inf)
+        best = smallest if best is None else np.minimum(best, smallest)
     return best
 
 
-def isolating_direction(distinct, token_id):
-    """Find a direction along which one token is apart from every other token.
+class _AxisDistances:
+    """``|z_a - w_a|`` for every axis a, as the bump's first layer rounds it."""
 
-    Tries the axes first, then sums ``z_a + m z_b`` with power-of-two ``m``.
-    Each candidate value ``g . z`` is computed with the same single rounding
-    as the feed-forward layer that will use it. Returns
-    ``(coordinates, weights, center, width)`` or None when no direction works.
+    def __init__(self, distinct, token):
+        self.distinct, self.token = distinct, token
+        self.n_rows, self.n_columns = distinct.shape
+
+    def __call__(self, batch):
+        return np.abs(self.distinct[batch] - self.token)
+
+
+class _PairDistances:
+    """``|(z_a + m z_b) - (w_a + m w_b)|`` for a fixed a, every b > a."""
+
+    def __init__(self, distinct, token, first, weight):
+        self.distinct, self.token = distinct, token
+        self.first, self.weight = first, weight
+        self.n_rows = distinct.shape[0]
+        self.n_columns = distinct.shape[1] - first - 1
+        self.centers = token[first] + weight * token[first + 1 :]
+
+    def __call__(self, batch):
+        rows = self.distinct[batch]
+        sums = rows[:, self.first : self.first + 1] + self.weight * rows[:, self.first + 1 :]
+        return np.abs(sums - self.centers)
+
+
+class _BallDistances:
+    """``max_a |z_a - w_a|``: a lower bound of the rounded sum over all axes."""
+
+    def __init__(self, distinct, token):
+        self.distinct, self.token = distinct, token
+        self.n_rows, self.n_columns = distinct.shape[0], 1
+
+    def __call__(self, batch):
+        return np.abs(self.distinct[batch] - self.token).max(axis=1, keepdims=True)
+
+
+def isolating_terms(distinct, token_id):
+    """Return ``(terms, width)`` of a bump that fires on one distinct token only.
+
+    Tries a single axis first, then a sum ``z_a + m z_b`` with a power-of-two
+    ``m``, both computed with the single rounding of the feed-forward layer
+    that uses them. The fallback sums ``|z_a - w_a|`` over every axis. Because
+    every term is nonnegative, the rounded sum is at least its largest term
+    in any order, so the smallest L-infinity distance to another token is a
+    valid width. It is positive because the tokens are distinct.
     """
     token = distinct[token_id]
     if distinct.shape[0] == 1:
-        return np.array([0]), np.array([1.0]), float(token[0]), 1.0
-    gaps = _min_abs_difference(distinct, token, token_id)
-    if (gaps > 0).any():
-        axis = int(np.argmax(gaps))
-        return np.array([axis]), np.array([1.0]), float(token[axis]), float(gaps[axis])
-    n_features = distinct.shape[1]
-    for first in range(n_features - 1):
-        for weight in PAIR_WEIGHTS:
-            sums = distinct[:, first : first + 1] + weight * distinct[:, first + 1 :]
-            centers = token[first] + weight * token[first + 1 :]
-            gaps = _min_abs_difference(sums, centers, token_id)
-            if (gaps > 0).any():
-                second = first + 1 + int(np.argmax(gaps))
-                return (
-                    np.array([first, second]),
-                    np.array([1.0, weight]),
-                    float(centers[second - first - 1]),
-                    float(gaps[second - first - 1]),
-                )
-    return None
+        return [(np.array([0]), np.array([1.0]), float(token[0]))], 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        gaps = _min_over_others(_AxisDistances(distinct, token), token_id)
+        if (gaps > 0).any():
+            axis = int(np.argmax(np.where(np.isfinite(gaps), gaps, -1.0)))
+            if np.isfinite(gaps[axis]) and gaps[axis] > 0:
+                term = (np.array([axis]), np.array([1.0]), float(token[axis]))
+                return [term], float(gaps[axis])
+        for first in range(distinct.shape[1] - 1):
+            for weight in PAIR_WEIGHTS:
+                pairs = _PairDistances(distinct, token, first, weight)
+                gaps = _min_over_others(pairs, token_id)
+                valid = np.isfinite(gaps) & (gaps > 0) & np.isfinite(pairs.centers)
+                if valid.any():
+                    column = int(np.argmax(np.where(valid, gaps, -1.0)))
+                    term = (
+                        np.array([first, first + 1 + column]),
+                        np.array([1.0, weight]),
+                        float(pairs.centers[column]),
+                    )
+                    return [term], float(gaps[column])
+    width = float(_min_over_others(_BallDistances(distinct, token), token_id)[0])
+    terms = [
+        (np.array([axis]), np.array([1.0]), float(token[axis]))
+        for axis in range(distinct.shape[1])
+    ]
+    return terms, width
 
 
 def choose_witness(index, first, second):
-    """Return ``(token_id, direction)`` of a token that distinguishes two sequences.
+    """Return the id of a token whose proportion differs between two sequences.
 
-    Candidates are the tokens whose proportions differ between the two
-    sequences, the largest difference first. Returns None when the sequences
-    have the same distribution or no candidate can be isolated.
+    The token with the largest difference of proportions is chosen, so the
+    offset needed to split the pair is smallest. Returns None when the
+    sequences have the same distribution.
     """
     ids_first, counts_first = index.counts(first)
     ids_second, counts_second = index.counts(second)
@@ -348,21 +409,20 @@ def choose_witness(index, first, second):
     count_second[np.searchsorted(ids, ids_second)] = counts_second
     # Integer cross-multiplication compares the proportions exactly.
     differs = count_first * length_second != count_second * length_first
+    if not differs.any():
+        return None
     gain = np.abs(count_first / length_first - count_second / length_second)
-    for position in np.flatnonzero(differs)[np.argsort(-gain[differs], kind="stable")]:
-        direction = isolating_direction(index.distinct, ids[position])
-        if direction is not None:
-            return ids[position], direction
-    return None
+    gain[~differs] = -1.0
+    return int(ids[np.argmax(gain)])
 
 
 def build_front(mean, scale, n_moments, pooling, n_classes, witnesses, shift):
     """Build the embedding and the blocks up to and including pooling.
 
     Invariant: after the last returned block, every token of a sequence is
-    identical. Its register coordinates hold the pooled features minus
+    identical. Its register coordinates contain the pooled features minus
     ``shift``, its separation coordinates the mean of the witnesses' offsets
-    over the sequence, and its scratch and score coordinates are 0.
+    over the sequence, and its raw, scratch and score coordinates are 0.
     """
     n_embedded = mean.size * (n_moments + 1)
     layout = TokenLayout(
@@ -371,6 +431,7 @@ def build_front(mean, scale, n_moments, pooling, n_classes, witnesses, shift):
         n_separation=N_SEPARATION if witnesses else 0,
         n_scratch=len(witnesses),
         n_classes=n_classes,
+        n_raw=(mean.size + int(n_moments > 0)) if witnesses else 0,
     )
     embedding = Embedding(mean, scale, n_moments, layout)
     blocks = []
@@ -401,37 +462,41 @@ def centring_shift(features, offsets, pooling):
 
 
 def _witness_distance_layer(layout, witnesses):
-    """Write ``|g . z - g . w|`` of every witness into its scratch coordinate.
+    """Write the distance ``s = sum_k |g_k . z - c_k|`` of every witness.
 
-    Two units per witness compute ``relu(t)`` and ``relu(-t)``. At most one is
-    nonzero, so their sum is exact.
+    Two units per term compute ``relu(t)`` and ``relu(-t)`` of
+    ``t = g_k . z - c_k``, and both write the witness's scratch coordinate.
+    At most one of the two is nonzero, so each term adds ``|t|`` exactly.
     """
-    width = 2 * len(witnesses)
+    width = 2 * sum(len(witness.terms) for witness in witnesses)
     weight_in = np.zeros((width, layout.dim))
     bias = np.zeros(width)
     weight_out = np.zeros((layout.dim, width))
-    register = layout.register(layout.pooling[0])
+    unit = 0
     for position, witness in enumerate(witnesses):
-        columns = register[witness.coordinates]
-        for sign, unit in ((1.0, 2 * position), (-1.0, 2 * position + 1)):
-            weight_in[unit, columns] = sign * witness.weights
-            bias[unit] = -sign * witness.center
-            weight_out[layout.scratch[position], unit] = 1.0
+        for coordinates, weights, center in witness.terms:
+            for sign in (1.0, -1.0):
+                weight_in[unit, layout.raw[coordinates]] = sign * weights
+                bias[unit] = -sign * center
+                weight_out[layout.scratch[position], unit] = 1.0
+                unit += 1
     return FeedForward(weight_in, bias, weight_out)
 
 
 def _pooling_feed_forward(layout, witnesses, shift):
-    """Finish the bumps, clear the scratch coordinates and centre the registers.
+    """Finish the bumps, clear the raw and scratch coordinates, centre.
 
-    Per witness, one unit adds ``offset * relu(delta - |t|) / delta`` to the
-    separation coordinates. It is exactly 0 wherever ``|t| >= delta``. A
-    second unit subtracts ``relu(s)`` from the scratch value ``s >= 0``, which
-    leaves exactly 0. One unit with ``U = 0`` and ``b = 1`` subtracts ``shift``
-    from the registers, so the pooled representations are centred.
+    Per witness, one unit adds ``offset * relu(delta - s) / delta`` to the
+    separation coordinates. It is exactly 0 wherever ``s >= delta``. A second
+    unit subtracts ``relu(s)`` from the scratch value ``s >= 0``, which leaves
+    exactly 0. Each raw coordinate ``r`` gets ``- relu(r) + relu(-r)``, which
+    is exactly ``-r``. One unit with ``U = 0`` and ``b = 1`` subtracts
+    ``shift`` from the registers, so the pooled representations are centred.
     """
     n_witnesses = len(witnesses)
+    n_raw = layout.n_raw
     has_shift = bool(np.any(shift))
-    width = 2 * n_witnesses + int(has_shift)
+    width = 2 * n_witnesses + 2 * n_raw + int(has_shift)
     weight_in = np.zeros((width, layout.dim))
     bias = np.zeros(width)
     weight_out = np.zeros((layout.dim, width))
@@ -443,6 +508,10 @@ def _pooling_feed_forward(layout, witnesses, shift):
         clear = n_witnesses + position
         weight_in[clear, scratch] = 1.0
         weight_out[scratch, clear] = -1.0
+    for position, raw in enumerate(layout.raw):
+        for sign, unit in ((1.0, 2 * n_witnesses + 2 * position), (-1.0, 2 * n_witnesses + 2 * position + 1)):
+            weight_in[unit, raw] = sign
+            weight_out[raw, unit] = -sign
     if has_shift:
         bias[-1] = 1.0
         weight_out[np.arange(layout.constant), -1] = -shift
@@ -564,20 +633,92 @@ class _Front:
         return transformer
 
 
-def separate(front, tokens, offsets, labels, index, shift, rng, log):
+def _colliding_groups(pairs, representations):
+    """Return groups of sequences to split: collisions, with exact duplicates.
+
+    A group is a connected component of the colliding pairs, extended by every
+    sequence whose representation equals, bit for bit, that of a member.
+    """
+    _, inverse = np.unique(_row_keys(representations), return_inverse=True)
+    inverse = inverse.ravel()
+    n_sequences = representations.shape[0]
+    n_values = inverse.max() + 1
+    # Nodes are sequences and distinct representations; a sequence is tied to
+    # its representation, and colliding pairs to each other.
+    rows = np.concatenate([pairs[:, 0], np.arange(n_sequences)])
+    columns = np.concatenate([pairs[:, 1], n_sequences + inverse])
+    graph = coo_array(
+        (np.ones(rows.size), (rows, columns)),
+        shape=(n_sequences + n_values, n_sequences + n_values),
+    )
+    _, component = connected_components(graph, directed=False)
+    involved = np.unique(component[pairs.ravel()])
+    return [
+        np.flatnonzero(component[:n_sequences] == label) for label in involved
+    ]
+
+
+def _split_group(members, labels, index, offsets):
+    """Choose witness tokens until no two members with different labels agree.
+
+    Members start in one cell. Each chosen token splits the cells by its
+    proportion in each member, and a token is chosen only for two members in
+    the same cell with different labels, so every choice splits a cell and a
+    group of m members needs at most m - 1 tokens. Returns the chosen token ids
+    and, for each, the smallest nonzero difference of proportions it creates.
+    """
+    lengths = np.diff(offsets)[members]
+    cells = np.zeros(members.size, dtype=np.intp)
+    chosen = []
+    while True:
+        conflict = None
+        for cell in np.unique(cells):
+            inside = np.flatnonzero(cells == cell)
+            cell_labels = labels[members[inside]]
+            if np.unique(cell_labels).size > 1:
+                first = inside[0]
+                second = inside[np.flatnonzero(cell_labels != cell_labels[0])[0]]
+                conflict = first, second
+                break
+        if conflict is None:
+            return chosen
+        token_id = choose_witness(index, members[conflict[0]], members[conflict[1]])
+        if token_id is None:
+            raise RuntimeError(
+                f"Training sequences {members[conflict[0]]} and "
+                f"{members[conflict[1]]} share a token distribution but not a "
+                "label after the majority vote. This is a bug in sklearn-hardmax; "
+                "please report it."
+            )
+        counts = np.array([index.count_of(member, token_id) for member in members])
+        proportions = counts / lengths
+        # Cells are refined by the exact proportion, compared as a fraction.
+        keys = {}
+        new_cells = np.empty_like(cells)
+        for position, (cell, count, length) in enumerate(zip(cells, counts, lengths)):
+            divisor = np.gcd(count, length)
+            key = (cell, count // divisor, length // divisor)
+            new_cells[position] = keys.setdefault(key, len(keys))
+        cells = new_cells
+        smallest = np.diff(np.unique(proportions)).min()
+        chosen.append((token_id, smallest))
+
+
+def separate(front, tokens, offsets, labels, index, shift, rng, n_jobs, log):
     """Add witnesses until no two differently labelled sequences collide.
 
-    Each round finds the colliding pairs with ``find_collisions`` and, within
-    each connected group of collisions, adds a witness for every pair that no
-    witness of this round distinguishes yet. A witness splits at least one pair,
-    so the rounds end. Returns the witnesses, the representations and the
-    number of rounds.
+    Each round finds the colliding pairs with ``find_collisions`` and splits
+    every group of colliding sequences with ``_split_group``. A witness's
+    offset has a random direction and a length a few times the float64 floor
+    of the group, so the members it splits end up apart unless random offsets
+    cancel, which the next round repairs. Returns the witnesses, the front of
+    the network, the representations and the number of rounds.
     """
     witnesses = []
     scale_reference = None
     for round_number in range(1, MAX_SEPARATION_ROUNDS + 1):
         transformer = front.build(witnesses, shift)
-        pooled = transformer.pooled_tokens(tokens, offsets)
+        pooled = transformer.pooled_tokens(tokens, offsets, n_jobs=n_jobs)
         representations = pooled[:, transformer.layout.pooled]
         pairs = find_collisions(representations, labels)
         log(f"separation round {round_number}: {len(pairs)} colliding pairs")
@@ -586,66 +727,35 @@ def separate(front, tokens, offsets, labels, index, shift, rng, log):
         if scale_reference is None:
             squared = np.einsum("ij,ij->i", representations, representations)
             scale_reference = np.sqrt(squared.mean()) or 1.0
-        chosen = []
-        n_sequences = labels.size
-        graph = coo_array(
-            (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
-            shape=(n_sequences, n_sequences),
-        )
-        _, component = connected_components(graph, directed=False)
-        for first, second in pairs[np.argsort(component[pairs[:, 0]], kind="stable")]:
-            if any(
-                index.count_of(first, token_id) * _length(offsets, second)
-                != index.count_of(second, token_id) * _length(offsets, first)
-                for token_id in chosen
-            ):
-                continue
-            found = choose_witness(index, first, second)
-            if found is None:
-                raise SeparationError(
-                    f"Training sequences {first} and {second} have different labels "
-                    "and pooled representations that float64 cannot tell apart, "
-                    "and no token that tells them apart can be isolated. Check "
-                    "for near-duplicate sequences or rescale the features."
+
+        n_added = 0
+        for members in _colliding_groups(pairs, representations):
+            group = representations[members]
+            floor = resolution_floor(2.0 * np.einsum("ij,ij->i", group, group).max(), group.shape[1])
+            for token_id, smallest in _split_group(members, labels, index, offsets):
+                terms, width = isolating_terms(index.distinct, token_id)
+                magnitude = (
+                    SEPARATION_MARGIN
+                    * max(np.sqrt(floor), np.sqrt(EPSILON) * scale_reference)
+                    / smallest
                 )
-            token_id, (coordinates, weights, center, width) = found
-            chosen.append(token_id)
-            token_count = index.count_of(first, token_id), index.count_of(
-                second, token_id
-            )
-            gain = abs(
-                token_count[0] / _length(offsets, first)
-                - token_count[1] / _length(offsets, second)
-            )
-            pair = representations[[first, second]]
-            floor = resolution_floor(np.sum(pair * pair), pair.shape[1])
-            magnitude = (
-                SEPARATION_MARGIN
-                * max(np.sqrt(floor), np.sqrt(EPSILON) * scale_reference)
-                / gain
-            )
-            direction = rng.standard_normal(N_SEPARATION)
-            direction /= np.linalg.norm(direction)
-            witnesses.append(
-                Witness(
-                    token=index.distinct[token_id].copy(),
-                    coordinates=coordinates,
-                    weights=weights,
-                    center=center,
-                    width=width,
-                    offset=magnitude * direction,
+                direction = rng.standard_normal(N_SEPARATION)
+                direction /= np.linalg.norm(direction)
+                witnesses.append(
+                    Witness(
+                        token=index.distinct[token_id].copy(),
+                        terms=terms,
+                        width=width,
+                        offset=magnitude * direction,
+                    )
                 )
-            )
-        log(f"separation round {round_number}: {len(chosen)} witnesses added")
+                n_added += 1
+        log(f"separation round {round_number}: {n_added} witnesses added")
     raise RuntimeError(
         f"Separation did not finish within {MAX_SEPARATION_ROUNDS} rounds "
         f"({len(witnesses)} witnesses). This is a bug in sklearn-hardmax; "
         "please report it with the data."
     )
-
-
-def _length(offsets, sequence):
-    return int(offsets[sequence + 1] - offsets[sequence])
 
 
 def verify_exactness(transformer, tokens, offsets, labels, representations, rng):
@@ -733,7 +843,16 @@ def probability_temperature(scores, labels):
 
 
 def construct_transformer(
-    tokens, offsets, labels, n_classes, *, pooling, n_moments, random_state, log
+    tokens,
+    offsets,
+    labels,
+    n_classes,
+    *,
+    pooling,
+    n_moments,
+    random_state,
+    n_jobs=None,
+    log=print,
 ):
     """Construct a hardmax transformer that classifies the training data exactly.
 
@@ -747,6 +866,8 @@ def construct_transformer(
     pooling : tuple of str
     n_moments : int
     random_state : numpy.random.RandomState
+    n_jobs : int or None
+        Number of joblib jobs for the pooling passes.
     log : callable
         Receives one progress message at a time.
 
@@ -757,8 +878,9 @@ def construct_transformer(
     mean, scale = fit_standardization(tokens)
     front = _Front(mean, scale, n_moments, pooling, n_classes)
 
-    features = front.build([], 0.0).embedding.features(tokens, offsets)
-    index = TokenIndex.from_features(features, offsets)
+    embedding = front.build([], 0.0).embedding
+    features = embedding.features(tokens, offsets)
+    index = TokenIndex.from_features(embedding.raw_features(tokens, offsets), offsets)
     group_ids = group_indistinguishable(index)
     training_labels, conflicting = majority_labels(group_ids, labels, n_classes)
     log(
@@ -769,7 +891,15 @@ def construct_transformer(
     shift = centring_shift(features, offsets, pooling)
 
     witnesses, transformer, representations, n_rounds = separate(
-        front, tokens, offsets, training_labels, index, shift, random_state, log
+        front,
+        tokens,
+        offsets,
+        training_labels,
+        index,
+        shift,
+        random_state,
+        n_jobs,
+        log,
     )
 
     _, first = np.unique(_row_keys(representations), return_index=True)

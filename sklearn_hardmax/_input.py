@@ -14,6 +14,7 @@ number of tokens appended.
 """
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
@@ -38,25 +39,41 @@ def _item_ndim(item):
 def _is_sequence_list(X):
     """Return True when X is a list-like of 2-D sequences.
 
-    A list-like whose first item is 2-D must contain only 2-D items; any other
-    list-like is read as a table with one token per row.
+    A list-like of 1-D rows of equal length is a table with one token per
+    row. Any mix of 2-D items with others, a ragged sequence or rows of
+    different lengths raise a ValueError that names the item.
     """
     if isinstance(X, np.ndarray):
         if X.dtype != object or X.ndim != 1:
             return False
     elif not isinstance(X, (list, tuple)):
         return False
-    if len(X) == 0 or _item_ndim(X[0]) != 2:
-        return False
-    for index, item in enumerate(X):
-        ndim = _item_ndim(item)
-        if ndim != 2:
-            shape = "ragged" if ndim < 0 else f"{ndim}-D"
+    if len(X) == 0:
+        raise ValueError(
+            "X contains no sequences. Pass at least one sequence of shape "
+            "(n_tokens, n_features)."
+        )
+    ndims = [_item_ndim(item) for item in X]
+    if any(ndim in (2, -1) for ndim in ndims):
+        for index, ndim in enumerate(ndims):
+            if ndim != 2:
+                shape = "ragged (its token rows differ in length)" if ndim < 0 else f"{ndim}-D"
+                raise ValueError(
+                    f"Sequence {index} is {shape}. Every sequence must be a 2-D "
+                    "array-like (n_tokens, n_features)."
+                )
+        return True
+    if all(ndim == 1 for ndim in ndims):
+        sizes = [len(item) for item in X]
+        if len(set(sizes)) > 1:
+            other = next(index for index, size in enumerate(sizes) if size != sizes[0])
             raise ValueError(
-                f"Sequence {index} is {shape} but sequence 0 is 2-D; every "
-                "sequence must be a 2-D array-like (n_tokens, n_features)."
+                f"X is a list of 1-D items of different lengths (item 0 has "
+                f"{sizes[0]} values, item {other} has {sizes[other]}). A list of "
+                "1-D rows is read as one token per row, so all rows need the same "
+                "size. For univariate series, reshape each to (n_tokens, 1)."
             )
-    return True
+    return False
 
 
 def _to_float_sequence(item, index):
@@ -207,3 +224,72 @@ def check_labels(y, n_sequences):
             f"X has {n_sequences} sequences but y has {y.shape[0]} labels."
         )
     return y
+
+
+@dataclass(frozen=True)
+class SequenceForm:
+    """Input form of a batch of sequences, used to return outputs in that form.
+
+    ``kind`` is "list" (a list or tuple of 2-D sequences), "object_array" (a 1-D
+    object array of them), "padded" (a 3-D array, with ``max_tokens`` token rows
+    per sequence) or "table" (one token per row).
+    """
+
+    kind: str
+    max_tokens: int | None = None
+
+    @classmethod
+    def of(cls, X):
+        """Detect the form of X with the same rules as ``check_sequences``.
+
+        Call it after ``check_sequences`` has validated X, because it does not
+        check the tokens. On invalid X it may raise or report "table".
+        """
+        if _is_sequence_list(X):
+            return cls("object_array" if isinstance(X, np.ndarray) else "list")
+        ndim = getattr(X, "ndim", None)
+        if ndim is None and isinstance(X, (list, tuple)):
+            ndim = _item_ndim(X)
+        if ndim == 3:
+            return cls("padded", max_tokens=np.shape(X)[1])
+        return cls("table")
+
+    def rebuild(self, tokens, offsets):
+        """Split stacked tokens at ``offsets`` back into this form.
+
+        Parameters
+        ----------
+        tokens : ndarray of shape (n_tokens, n_outputs)
+            One row per token, in the order of ``check_sequences``. In the
+            "table" form it may be any 2-D container, which is returned as is.
+        offsets : ndarray of shape (n_sequences + 1,)
+            Start of every sequence, then the total number of tokens.
+
+        Returns
+        -------
+        sequences : list of ndarray, ndarray or the tokens
+            For "list", a list of ``(n_tokens_i, n_outputs)`` views of
+            ``tokens``, and for "object_array" a 1-D object array of them.
+            For "padded", a 3-D array with ``max_tokens`` rows per sequence,
+            padded with trailing all-NaN rows. For "table", ``tokens``.
+        """
+        if self.kind == "table":
+            return tokens
+        sequences = np.split(tokens, offsets[1:-1])
+        if self.kind == "list":
+            return sequences
+        if self.kind == "object_array":
+            array = np.empty(len(sequences), dtype=object)
+            # Item by item, so that numpy never stacks equal-shaped sequences.
+            for index, sequence in enumerate(sequences):
+                array[index] = sequence
+            return array
+        # NaN marks padding, so the padded output needs a floating dtype.
+        dtype = tokens.dtype if tokens.dtype.kind == "f" else np.float64
+        lengths = np.diff(offsets)
+        padded = np.full(
+            (lengths.size, self.max_tokens, tokens.shape[1]), np.nan, dtype=dtype
+        )
+        # Boolean indexing fills rows in C order, the order of the stacked tokens.
+        padded[np.arange(self.max_tokens) < lengths[:, None]] = tokens
+        return padded

@@ -7,18 +7,24 @@ feed-forward layer acts on each token alone. An attention layer mixes tokens
 of the same sequence only.
 
 Segment sums use ``np.add.reduceat``, which reduces each sequence in order
-from its own first token. A sequence therefore gets bitwise the same result
-whether it is processed alone or inside a batch, which the exactness check of
-the construction relies on.
+from its own first token. A sequence therefore gets bitwise the same pooled
+token whether it is processed alone or inside a batch, which the exactness
+check of the construction relies on.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn import get_config
 from sklearn.utils import gen_batches
 
 POOLING_KINDS = ("mean", "max", "min")
+
+# Upper bound on the sequences per chunk of pooling and readout work. It keeps
+# chunks small enough to spread over joblib workers and fixes their
+# boundaries independently of the number of jobs.
+SEQUENCES_PER_CHUNK = 2048
 
 
 def _check_matrix(name, array, shape):
@@ -42,6 +48,38 @@ def _segment_mean(values, offsets):
     """Return the mean of ``values`` over each sequence, one row per sequence."""
     sums = np.add.reduceat(values, offsets[:-1], axis=0)
     return sums / np.diff(offsets).reshape(-1, *([1] * (values.ndim - 1)))
+
+
+def _pool_chunk(front, tokens, offsets):
+    """Run the embedding and the blocks up to pooling; one token per sequence."""
+    embedding, blocks = front
+    states = embedding.forward(tokens, offsets)
+    for block in blocks:
+        states = block.forward(states, offsets)
+    return states[offsets[:-1]]
+
+
+# Rows of the readout's matrix product are padded to a multiple of this.
+ROW_BLOCK = 64
+
+
+def _fused_maxima(pooled, fused):
+    """Return per class the largest ``l_b(p)`` over its readout units.
+
+    The rows are padded with zeros to a multiple of ``ROW_BLOCK`` before the
+    matrix product. A BLAS takes other code paths for a single row or for a
+    ragged edge of rows, which round differently. Padded, each row's result
+    does not depend on the other rows, so a sequence scores the same alone as
+    inside a batch.
+    """
+    # NOTE: this is measured with the OpenBLAS that numpy wheels ship, not a
+    # guarantee of every BLAS; tests check it on the installed one.
+    n_rows = pooled.shape[0]
+    padded = np.zeros((-(-n_rows // ROW_BLOCK) * ROW_BLOCK, pooled.shape[1]))
+    padded[:n_rows] = pooled
+    activations = (padded @ fused["weight"].T)[:n_rows]
+    activations += fused["bias"]
+    return np.maximum.reduceat(activations, fused["starts"], axis=1)
 
 
 class FeedForward:
@@ -284,8 +322,11 @@ class TokenLayout:
 
     A token contains, in this order: one copy of the embedded features for every
     pooling kind, a constant coordinate equal to 1, the separation
-    coordinates, the scratch coordinates (one per separation witness) and one
-    score coordinate per class.
+    coordinates, the raw coordinates, the scratch coordinates (one per
+    separation witness) and one score coordinate per class. The raw
+    coordinates are an exact copy of the input token, followed by its relative
+    position when the embedding has positional features. Separation bumps read
+    them because standardization can round distinct tokens to one value.
 
     Parameters
     ----------
@@ -299,6 +340,8 @@ class TokenLayout:
         Number of scratch coordinates.
     n_classes : int
         Number of score coordinates.
+    n_raw : int, default=0
+        Number of raw coordinates.
     """
 
     n_embedded: int
@@ -306,6 +349,7 @@ class TokenLayout:
     n_separation: int
     n_scratch: int
     n_classes: int
+    n_raw: int = 0
 
     def register(self, kind):
         """Return the coordinates of the register of pooling ``kind``."""
@@ -323,15 +367,21 @@ class TokenLayout:
         return np.arange(self.constant + 1, self.constant + 1 + self.n_separation)
 
     @property
+    def raw(self):
+        """Indices of the raw coordinates."""
+        start = self.constant + 1 + self.n_separation
+        return np.arange(start, start + self.n_raw)
+
+    @property
     def scratch(self):
         """Indices of the scratch coordinates."""
-        start = self.constant + 1 + self.n_separation
+        start = self.constant + 1 + self.n_separation + self.n_raw
         return np.arange(start, start + self.n_scratch)
 
     @property
     def scores(self):
         """Indices of the class-score coordinates."""
-        start = self.constant + 1 + self.n_separation + self.n_scratch
+        start = self.constant + 1 + self.n_separation + self.n_raw + self.n_scratch
         return np.arange(start, start + self.n_classes)
 
     @property
@@ -343,7 +393,14 @@ class TokenLayout:
     @property
     def dim(self):
         """Token width."""
-        return int(self.scores[-1] + 1) if self.n_classes else int(self.scores[0])
+        return (
+            len(self.pooling) * self.n_embedded
+            + 1
+            + self.n_separation
+            + self.n_raw
+            + self.n_scratch
+            + self.n_classes
+        )
 
 
 class Embedding:
@@ -355,7 +412,9 @@ class Embedding:
     ``tau = t / (n - 1)`` (``tau = 0`` when ``n = 1``). Mean pooling of these
     features gives the first ``K + 1`` discrete cosine transform coefficients
     of every channel. The embedded features are copied into every register,
-    the constant coordinate is set to 1 and every other coordinate to 0.
+    the constant coordinate is set to 1, the raw coordinates (if the layout
+    has them) receive ``x`` and, with positional features, ``tau``, and every
+    other coordinate is 0.
 
     Parameters
     ----------
@@ -385,21 +444,32 @@ class Embedding:
 
     @property
     def n_params(self):
-        """Nonzero weights: standardization, register copies, constant."""
-        copies = self.layout.n_embedded * len(self.layout.pooling)
+        """Nonzero weights: standardization, copies, constant."""
+        copies = self.layout.n_embedded * len(self.layout.pooling) + self.layout.n_raw
         return int(
             np.count_nonzero(self.mean) + np.count_nonzero(self.scale) + copies + 1
         )
+
+    @staticmethod
+    def positions(offsets):
+        """Return the relative position ``tau`` in [0, 1] of every token."""
+        lengths = np.diff(offsets)
+        position = np.arange(offsets[-1]) - np.repeat(offsets[:-1], lengths)
+        last = np.repeat(np.maximum(lengths - 1, 1), lengths)
+        return position / last
+
+    def raw_features(self, tokens, offsets):
+        """Return the raw coordinates: the tokens, then ``tau`` if positional."""
+        if self.n_moments == 0:
+            return tokens
+        return np.hstack([tokens, self.positions(offsets)[:, None]])
 
     def features(self, tokens, offsets):
         """Return the embedded features (n_tokens, n_embedded) of a batch."""
         standardized = (tokens - self.mean) / self.scale
         if self.n_moments == 0:
             return standardized
-        lengths = np.diff(offsets)
-        position = np.arange(tokens.shape[0]) - np.repeat(offsets[:-1], lengths)
-        last = np.repeat(np.maximum(lengths - 1, 1), lengths)
-        tau = position / last
+        tau = self.positions(offsets)
         parts = [standardized]
         for moment in range(1, self.n_moments + 1):
             parts.append(standardized * np.cos(moment * np.pi * tau)[:, None])
@@ -412,6 +482,8 @@ class Embedding:
         for kind in self.layout.pooling:
             embedded[:, self.layout.register(kind)] = features
         embedded[:, self.layout.constant] = 1.0
+        if self.layout.n_raw:
+            embedded[:, self.layout.raw] = self.raw_features(tokens, offsets)
         return embedded
 
 
@@ -488,33 +560,38 @@ class HardmaxTransformer:
             + self.readout.n_params
         )
 
-    def _pool(self, tokens, offsets):
-        """Run the embedding and the blocks up to pooling on a ragged batch.
+    def _sequence_batches(self, offsets):
+        """Split sequences into chunks whose embedded tokens fit in memory.
 
-        Returns one token per sequence, shape (n_sequences, dim).
-        """
-        states = self.embedding.forward(tokens, offsets)
-        for block in self.blocks[: self.pooling_block + 1]:
-            states = block.forward(states, offsets)
-        return states[offsets[:-1]]
-
-    def pooled_tokens(self, tokens, offsets):
-        """Return the pooled token of every sequence of a ragged batch.
-
-        Sequences are processed in chunks whose embedded tokens fit in
-        scikit-learn's ``working_memory``. Each sequence is reduced on its own,
-        so the result does not depend on the chunking.
+        The boundaries depend only on the lengths and on scikit-learn's
+        ``working_memory``, never on the number of jobs, so every setting of
+        ``n_jobs`` computes the same chunks and the same results.
         """
         lengths = np.diff(offsets)
         row_bytes = 8 * self.layout.dim * max(int(lengths.mean()), 1) * 4
-        chunk = chunk_rows(row_bytes, lengths.size)
-        pooled = np.empty((lengths.size, self.layout.dim))
-        for batch in gen_batches(lengths.size, chunk):
-            start, stop = offsets[batch.start], offsets[batch.stop]
-            pooled[batch] = self._pool(
-                tokens[start:stop], offsets[batch.start : batch.stop + 1] - start
+        size = min(chunk_rows(row_bytes, lengths.size), SEQUENCES_PER_CHUNK)
+        return list(gen_batches(lengths.size, size))
+
+    def pooled_tokens(self, tokens, offsets, n_jobs=None):
+        """Return the pooled token of every sequence of a ragged batch.
+
+        Chunks of sequences run in parallel with joblib when ``n_jobs`` asks
+        for it. Each sequence is reduced on its own, so the result does not
+        depend on the chunking.
+        """
+        front = (self.embedding, self.blocks[: self.pooling_block + 1])
+        batches = self._sequence_batches(offsets)
+        chunks = Parallel(n_jobs=n_jobs)(
+            delayed(_pool_chunk)(
+                front,
+                tokens[offsets[batch.start] : offsets[batch.stop]],
+                offsets[batch.start : batch.stop + 1] - offsets[batch.start],
             )
-        return pooled
+            for batch in batches
+        )
+        if not chunks:
+            return np.zeros((0, self.layout.dim))
+        return np.vstack(chunks)
 
     def _build_fused_readout(self):
         """Collect the running-maximum units of the readout blocks.
@@ -563,12 +640,13 @@ class HardmaxTransformer:
             "starts": starts,
         }
 
-    def _apply_readout_blocks(self, pooled):
+    def _apply_readout_blocks(self, pooled, n_jobs=None):
         """Apply the readout blocks to pooled tokens in their fused form.
 
         Pre-activations are computed in chunks that fit in scikit-learn's
         ``working_memory``, so no (n_sequences, n_prototypes) matrix is
-        allocated at once.
+        allocated at once. Chunks run in parallel with joblib when ``n_jobs``
+        asks for it; their boundaries do not depend on ``n_jobs``.
         """
         if self._fused_readout is None:
             self._build_fused_readout()
@@ -577,16 +655,17 @@ class HardmaxTransformer:
         if fused["classes"].size == 0:
             return result
         score_columns = self.layout.scores[fused["classes"]]
-        n_units = fused["bias"].size
-        chunk = chunk_rows(8 * n_units, pooled.shape[0])
-        for batch in gen_batches(pooled.shape[0], chunk):
-            activations = pooled[batch][:, fused["columns"]] @ fused["weight"].T
-            activations += fused["bias"]
-            maxima = np.maximum.reduceat(activations, fused["starts"], axis=1)
-            result[batch, score_columns] = maxima
+        size = min(chunk_rows(8 * fused["bias"].size, pooled.shape[0]), SEQUENCES_PER_CHUNK)
+        batches = list(gen_batches(pooled.shape[0], size))
+        maxima = Parallel(n_jobs=n_jobs)(
+            delayed(_fused_maxima)(pooled[batch][:, fused["columns"]], fused)
+            for batch in batches
+        )
+        if maxima:
+            result[:, score_columns] = np.vstack(maxima)
         return result
 
-    def final_tokens(self, tokens, offsets):
+    def final_tokens(self, tokens, offsets, n_jobs=None):
         """Return the final token of every sequence, shape (n_sequences, dim).
 
         After pooling every token of a sequence is identical, so one token per
@@ -594,11 +673,12 @@ class HardmaxTransformer:
         """
         if self.pooling_block is None:
             return self._forward_states(tokens, offsets)[-1][offsets[:-1]]
-        return self._apply_readout_blocks(self.pooled_tokens(tokens, offsets))
+        pooled = self.pooled_tokens(tokens, offsets, n_jobs=n_jobs)
+        return self._apply_readout_blocks(pooled, n_jobs=n_jobs)
 
-    def class_scores(self, tokens, offsets):
+    def class_scores(self, tokens, offsets, n_jobs=None):
         """Return the readout's class scores (n_sequences, n_classes)."""
-        return self.readout.forward(self.final_tokens(tokens, offsets))
+        return self.readout.forward(self.final_tokens(tokens, offsets, n_jobs=n_jobs))
 
     def _forward_states(self, tokens, offsets):
         """Run every layer on every token and return the state after each."""

@@ -29,13 +29,13 @@ def distribution_key(sequence, positional_moments):
     """Key of a sequence's empirical token distribution, as the model sees it.
 
     With positional moments a token is identified together with its relative
-    position, except that a zero token looks the same at every position.
+    position, which the model's raw coordinates carry.
     """
     n_tokens = len(sequence)
     items = []
     for position, token in enumerate(sequence):
         tau = position / (n_tokens - 1) if n_tokens > 1 else 0.0
-        if positional_moments == 0 or not np.any(token):
+        if positional_moments == 0:
             tau = None
         items.append((tuple(float(value) + 0.0 for value in token), tau))
     counts = {}
@@ -87,10 +87,18 @@ def expected_n_params(model, X):
     count = np.count_nonzero(embedding.mean) + n_features
     count += n_embedded * len(pooling) + 1
 
-    # Witness bumps: two units reading g and writing one scratch coordinate,
-    # then one unit writing the offset and one clearing the scratch.
+    # With witnesses, the embedding copies the raw token (and its position)
+    # and the pooling block clears each copy with two units of two weights.
+    if witnesses:
+        n_raw = n_features + (model.positional_moments > 0)
+        count += n_raw + 4 * n_raw
+
+    # Witness bumps: two units per term reading g and writing the witness's
+    # scratch coordinate, then one unit writing the offset and one clearing
+    # the scratch.
     for witness in witnesses:
-        count += 2 * len(witness.coordinates) + 2 * (witness.center != 0) + 2
+        for coordinates, _, center in witness.terms:
+            count += 2 * len(coordinates) + 2 * (center != 0) + 2
         count += 1 + 1 + np.count_nonzero(witness.offset) + 2
 
     # Centring unit: bias 1 and the shift, the mean over sequences of the

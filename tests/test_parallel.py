@@ -1,0 +1,82 @@
+"""Parallel pooling and scoring with joblib, locally and on a dask cluster."""
+
+import joblib
+import numpy as np
+import pytest
+
+from sklearn_hardmax import HardmaxTransformerClassifier
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, size=300)
+    X = [rng.normal(size=(rng.integers(1, 12), 3)) + label for label in y]
+    X_new = [rng.normal(size=(rng.integers(1, 12), 3)) for _ in range(500)]
+    return X, y, X_new
+
+
+@pytest.fixture(scope="module")
+def serial(data):
+    X, y, _ = data
+    return HardmaxTransformerClassifier(random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2, -1])
+def test_n_jobs_gives_identical_results(data, serial, n_jobs):
+    X, y, X_new = data
+    # Small chunks make several chunks, so the work is really spread.
+    with joblib.parallel_config(max_nbytes=None):
+        from sklearn import config_context
+
+        with config_context(working_memory=1):
+            parallel = HardmaxTransformerClassifier(random_state=0, n_jobs=n_jobs)
+            parallel.fit(X, y)
+            scores = parallel.decision_function(X_new)
+            pooled = parallel.transform(X_new)
+    with config_context(working_memory=1):
+        expected_scores = serial.decision_function(X_new)
+        expected_pooled = serial.transform(X_new)
+    assert np.array_equal(scores, expected_scores)
+    assert np.array_equal(pooled, expected_pooled)
+    assert np.array_equal(parallel.predict(X), y)
+
+
+def test_predict_from_threads_matches_serial(data, serial):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, _, X_new = data
+    expected = serial.decision_function(X_new)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(serial.decision_function, [X_new] * 8))
+    for result in results:
+        assert np.array_equal(result, expected)
+
+
+def test_dask_backend_predicts_like_serial(data, serial):
+    distributed = pytest.importorskip("distributed")
+    _, _, X_new = data
+    expected = serial.predict(X_new)
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster):
+        model = joblib.load(_dump(serial))
+        model.set_params(n_jobs=2)
+        with joblib.parallel_config(backend="dask"):
+            predictions = model.predict(X_new)
+            scores = model.decision_function(X_new)
+    assert np.array_equal(predictions, expected)
+    assert np.array_equal(scores, serial.decision_function(X_new))
+
+
+def _dump(model):
+    import io
+
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    buffer.seek(0)
+    return buffer
