@@ -3,7 +3,7 @@
 import gzip
 from importlib import resources
 
-from ._ts_format import _load_ts_file
+from ._ts_format import _parse_lines
 
 _SPLITS = ("train", "test")
 
@@ -46,6 +46,10 @@ def load_japanese_vowels(split="train"):
     ValueError
         If ``split`` is neither ``"train"`` nor ``"test"``.
 
+    See Also
+    --------
+    load_ts_file : Load any ``.ts`` classification file.
+
     References
     ----------
     M. Kudo, J. Toyama and M. Shimbo, "Multidimensional curve classification
@@ -73,4 +77,5 @@ def load_japanese_vowels(split="train"):
     resource = resources.files("sklearn_hardmax.datasets") / "data" / filename
     with resource.open("rb") as compressed:
         with gzip.open(compressed, "rt", encoding="ascii") as text:
-            return _load_ts_file(text)
+            parsed = _parse_lines(text, missing="raise")
+    return parsed.sequences, parsed.labels
