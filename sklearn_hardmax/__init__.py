@@ -6,8 +6,15 @@ number of blocks linear in the number of training sequences and independent
 of their lengths (arXiv:2502.02270). ``predict`` runs that transformer.
 """
 
-from ._classifier import HardmaxTransformerClassifier, IndistinguishableSequencesWarning
+__version__ = "0.1.0"
+
+from ._classifier import (  # noqa: E402 (the estimator records __version__)
+    HardmaxTransformerClassifier,
+    IndistinguishableSequencesWarning,
+    ModelVersionWarning,
+)
 from ._construction import Witness
+from ._token_transformer import TokenTransformer
 from ._model import (
     AttentionHead,
     Block,
@@ -19,8 +26,6 @@ from ._model import (
     TokenLayout,
 )
 
-__version__ = "0.1.0"
-
 __all__ = [
     "AttentionHead",
     "Block",
@@ -30,8 +35,10 @@ __all__ = [
     "HardmaxTransformer",
     "HardmaxTransformerClassifier",
     "IndistinguishableSequencesWarning",
+    "ModelVersionWarning",
     "Readout",
     "TokenLayout",
+    "TokenTransformer",
     "Witness",
     "__version__",
 ]

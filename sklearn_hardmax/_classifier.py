@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from . import __version__
 from ._construction import construct_transformer
 from ._input import check_labels, check_sequences
 from ._model import POOLING_KINDS
@@ -23,6 +24,24 @@ class IndistinguishableSequencesWarning(UserWarning):
     empirical token distribution carry different labels. Each such group is
     trained on its majority label.
     """
+
+
+class ModelVersionWarning(UserWarning):
+    """Warning for a model loaded with another sklearn-hardmax version.
+
+    The stored network may not be valid under a different version. Refit the
+    model, or load it with the version that saved it (``saved_version``).
+    """
+
+    def __init__(self, *, saved_version, current_version):
+        self.saved_version = saved_version
+        self.current_version = current_version
+        super().__init__(
+            f"This HardmaxTransformerClassifier was saved with sklearn-hardmax "
+            f"{saved_version} and is loaded with {current_version}. It may not "
+            "predict as it did. Refit it, or load it with the version that saved "
+            "it."
+        )
 
 
 class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -47,13 +66,14 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         Number K of cosine positional features. The token at relative
         position ``tau`` is extended with ``x cos(k pi tau)`` for
         ``k = 1, ..., K``, so mean pooling computes the first K + 1 discrete
-        cosine transform coefficients of every feature. With 0 the model
+        cosine transform coefficients of every feature, up to normalization. With 0 the model
         ignores token order.
     temperature : float or "auto", default="auto"
         Temperature of the softmax that turns class scores into
         probabilities. "auto" uses the median training margin (the squared
         distance from a training sequence to the nearest prototype of another
-        class), stored in ``temperature_``.
+        class) over a random subset of at most 2000 training sequences, and
+        stores it in ``temperature_``.
     n_jobs : int or None, default=None
         Number of joblib jobs that pool and score chunks of sequences in
         ``fit``, ``predict``, ``predict_proba``, ``decision_function`` and
@@ -74,7 +94,7 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         Class labels.
     n_features_in_ : int
         Number of features per token.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when X was a DataFrame with string column names.
     transformer_ : HardmaxTransformer
         The constructed network.
@@ -391,6 +411,22 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         names = [f"{kind}_{name}" for kind in layout.pooling for name in embedded]
         names += [f"separation{index}" for index in range(layout.n_separation)]
         return np.asarray(names, dtype=object)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_sklearn_hardmax_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_sklearn_hardmax_version", "unknown")
+        # Kept for ``python -m sklearn_hardmax info``.
+        state["_saved_version"] = saved
+        if saved != __version__:
+            warnings.warn(
+                ModelVersionWarning(saved_version=saved, current_version=__version__),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

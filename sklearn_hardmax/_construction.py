@@ -77,9 +77,10 @@ class Witness:
     The witness's bump computes the distance ``s = sum_k |g_k . z - c_k|`` of
     a token ``z`` from the witness token ``w`` over its terms, on the raw
     coordinates, and adds ``offset * relu(width - s) / width`` to the
-    separation coordinates. That is exactly ``offset`` on ``w`` (where
-    ``s = 0``) and exactly 0 on every other training token (where
-    ``s >= width``).
+    separation coordinates. That is ``offset`` on ``w``, where ``s = 0``, up
+    to the rounding of ``(offset / width) * width``, the same for every token
+    equal to ``w``. It is exactly 0 on every other training token, where
+    ``s >= width``.
 
     Attributes
     ----------

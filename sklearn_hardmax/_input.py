@@ -13,7 +13,6 @@ stacked in order, and the index where each sequence starts, with the total
 number of tokens appended.
 """
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +56,10 @@ def _is_sequence_list(X):
     if any(ndim in (2, -1) for ndim in ndims):
         for index, ndim in enumerate(ndims):
             if ndim != 2:
-                shape = "ragged (its token rows differ in length)" if ndim < 0 else f"{ndim}-D"
+                if ndim < 0:
+                    shape = "ragged (its token rows differ in length)"
+                else:
+                    shape = f"{ndim}-D"
                 raise ValueError(
                     f"Sequence {index} is {shape}. Every sequence must be a 2-D "
                     "array-like (n_tokens, n_features)."

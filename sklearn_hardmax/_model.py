@@ -411,7 +411,7 @@ class Embedding:
     features ``[u, u cos(pi tau), ..., u cos(K pi tau)]`` with
     ``tau = t / (n - 1)`` (``tau = 0`` when ``n = 1``). Mean pooling of these
     features gives the first ``K + 1`` discrete cosine transform coefficients
-    of every channel. The embedded features are copied into every register,
+    of every channel, up to normalization. The embedded features are copied into every register,
     the constant coordinate is set to 1, the raw coordinates (if the layout
     has them) receive ``x`` and, with positional features, ``tau``, and every
     other coordinate is 0.

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from sklearn_hardmax.__main__ import main
@@ -51,5 +52,117 @@ def test_main_help_runs_as_module():
         text=True,
         check=True,
     )
-    assert "Japanese Vowels" in result.stdout
+    assert "Japanese" in result.stdout
+    assert "predict the classes of a .ts file" in result.stdout
     assert "--positional-moments K" in result.stdout
+
+
+TRAIN = """@problemName toy
+@dimensions 2
+@equalLength false
+@classLabel true up down
+@data
+0,1,2:0,0,1:up
+2,1,0:1,0,0:down
+0,2:0,1:up
+3,1,0,0:1,1,0,0:down
+"""
+
+
+WIDE = """@problemName wide
+@dimensions 3
+@classLabel true up down
+@data
+0,1:0,1:1,1:up
+"""
+
+
+@pytest.fixture
+def files(tmp_path):
+    train = tmp_path / "train.ts"
+    train.write_text(TRAIN, encoding="utf-8")
+    return tmp_path, train
+
+
+def test_fit_predict_info_round_trip(files, capsys):
+    folder, train = files
+    model = folder / "model.joblib"
+    assert main(["fit", str(train), "--model", str(model), "--no-progress"]) == 0
+    fitted = capsys.readouterr().out
+    assert "fitted 4 sequences in 2 classes" in fitted
+    assert "training accuracy 1.0000" in fitted
+
+    output = folder / "predictions.csv"
+    assert main(["predict", str(model), str(train), "--output", str(output)]) == 0
+    assert "accuracy 1.0000" in capsys.readouterr().out
+    rows = output.read_text(encoding="utf-8").splitlines()
+    assert rows == ["index,prediction,label", "0,up,up", "1,down,down", "2,up,up", "3,down,down"]
+
+    assert main(["info", str(model)]) == 0
+    info = capsys.readouterr().out
+    assert "classes             down, up" in info
+    assert "saved with          sklearn-hardmax 0.1.0" in info
+
+
+def test_predict_prints_one_line_per_sequence(files, capsys):
+    folder, train = files
+    model = folder / "model.joblib"
+    main(["fit", str(train), "--model", str(model), "--no-progress"])
+    capsys.readouterr()
+    assert main(["predict", str(model), str(train), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["up", "down", "up", "down"]
+    assert "accuracy 1.0000" in captured.err
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (["info", "{folder}/missing.joblib"], "error: model file not found"),
+        (["info", "{folder}/train.ts"], "error: cannot load model"),
+        (["fit", "{folder}/missing.ts", "--model", "{folder}/m.joblib"], "error: data file not found"),
+        (["predict", "{folder}/model.joblib", "{folder}/wide.ts"], "X has 3 features"),
+    ],
+)
+def test_command_errors_are_one_line(files, capsys, command, message):
+    folder, train = files
+    main(["fit", str(train), "--model", str(folder / "model.joblib"), "--no-progress"])
+    (folder / "wide.ts").write_text(WIDE, encoding="utf-8")
+    capsys.readouterr()
+    argv = [part.format(folder=folder) for part in command]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert message in err[0]
+
+
+def test_info_warns_on_other_version(files, capsys, monkeypatch):
+    import sklearn_hardmax._classifier as classifier_module
+
+    folder, train = files
+    model = folder / "model.joblib"
+    main(["fit", str(train), "--model", str(model), "--no-progress"])
+    capsys.readouterr()
+    monkeypatch.setattr(classifier_module, "__version__", "99.0")
+    monkeypatch.setattr("sklearn_hardmax.__main__.__version__", "99.0")
+    assert main(["info", str(model)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: This HardmaxTransformerClassifier was saved with sklearn-hardmax 0.1.0" in captured.err
+    assert "loaded with         sklearn-hardmax 99.0" in captured.out
+
+
+def test_predict_progress_lines_on_stderr(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    lines = ["@problemName toy", "@dimensions 1", "@classLabel true a b", "@data"]
+    for index in range(40):
+        values = ",".join(f"{value:.3f}" for value in rng.normal(size=4) + index % 2)
+        lines.append(f"{values}:{'ab'[index % 2]}")
+    data = tmp_path / "data.ts"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = tmp_path / "model.joblib"
+    main(["fit", str(data), "--model", str(model), "--no-progress"])
+    capsys.readouterr()
+    assert main(["predict", str(model), str(data), "--progress"]) == 0
+    progress = [line for line in capsys.readouterr().err.splitlines() if line.startswith("predicted ")]
+    assert progress[-1].startswith("predicted 40 sequences")
+    assert len(progress) == 21
