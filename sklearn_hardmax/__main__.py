@@ -61,6 +61,13 @@ def _add_model_options(parser):
         help="number of cosine positional features; 0 ignores order (default: 2)",
     )
     parser.add_argument(
+        "--prototypes",
+        choices=("all", "condensed"),
+        default="all",
+        help="every distinct training sequence as a prototype, or a condensed "
+        "consistent subset with fewer blocks (default: all)",
+    )
+    parser.add_argument(
         "--random-state",
         type=_non_negative_int,
         default=0,
@@ -195,6 +202,7 @@ def _make_model(arguments, verbose):
     return HardmaxTransformerClassifier(
         pooling=tuple(arguments.pooling),
         positional_moments=arguments.positional_moments,
+        prototypes=arguments.prototypes,
         random_state=arguments.random_state,
         n_jobs=arguments.n_jobs,
         verbose=verbose,
@@ -335,6 +343,7 @@ def run_report(arguments):
                 f"{model.n_blocks_} (hardmax theorem: 4N + 1 = {4 * n_sequences + 1})",
             ),
             ("parameters", f"{model.n_params_} nonzero weights"),
+            ("prototypes", f"{model.n_prototypes_} ({model.prototypes})"),
             ("training accuracy", f"{train_accuracy:.4f}"),
             ("test accuracy", f"{test_accuracy:.4f}"),
             ("fit time", f"{fit_seconds:.3f} s"),

@@ -68,6 +68,14 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         ``k = 1, ..., K``, so mean pooling computes the first K + 1 discrete
         cosine transform coefficients of every feature, up to normalization. With 0 the model
         ignores token order.
+    prototypes : {"all", "condensed"}, default="all"
+        Which training representations the readout compares with. "all"
+        keeps every distinct one, so each training sequence is its own
+        nearest prototype. "condensed" keeps a consistent subset found by
+        Hart's condensed nearest-neighbour rule: every training sequence's
+        nearest prototype still has its label, with fewer readout blocks. Fit
+        then checks every training sequence against the subset, which costs
+        about ``n_sequences * n_prototypes_`` distance evaluations.
     temperature : float or "auto", default="auto"
         Temperature of the softmax that turns class scores into
         probabilities. "auto" uses the median training margin (the squared
@@ -102,6 +110,11 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         Number of blocks of ``transformer_``.
     n_params_ : int
         Exact number of nonzero weights of ``transformer_``.
+    n_prototypes_ : int
+        Number of prototypes in the readout.
+    prototype_indices_ : ndarray of shape (n_prototypes_,)
+        Index of the training sequence whose pooled representation each
+        prototype is.
     temperature_ : float
         Temperature used by ``predict_proba``.
     witnesses_ : list of Witness
@@ -165,6 +178,7 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
     _parameter_constraints = {
         "pooling": [tuple, list],
         "positional_moments": [Interval(Integral, 0, None, closed="left")],
+        "prototypes": [StrOptions({"all", "condensed"})],
         "temperature": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "n_jobs": [None, Integral],
         "random_state": ["random_state"],
@@ -176,6 +190,7 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         *,
         pooling=("mean",),
         positional_moments=2,
+        prototypes="all",
         temperature="auto",
         n_jobs=None,
         random_state=None,
@@ -183,6 +198,7 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
     ):
         self.pooling = pooling
         self.positional_moments = positional_moments
+        self.prototypes = prototypes
         self.temperature = temperature
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -245,12 +261,15 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
             pooling=pooling,
             n_moments=self.positional_moments,
             random_state=check_random_state(self.random_state),
+            prototypes=self.prototypes,
             n_jobs=self.n_jobs,
             log=self._log,
         )
         self.transformer_ = construction.transformer
         self.n_blocks_ = self.transformer_.n_blocks
         self.n_params_ = self.transformer_.n_params
+        self.n_prototypes_ = construction.prototype_rows.size
+        self.prototype_indices_ = construction.prototype_rows
         self.witnesses_ = construction.witnesses
         self.conflicting_groups_ = construction.conflicting_groups
         self.training_labels_ = self.classes_[construction.training_labels]

@@ -42,6 +42,7 @@ from ._model import (
     HardmaxTransformer,
     Readout,
     TokenLayout,
+    _fused_maxima,
     chunk_rows,
 )
 
@@ -108,6 +109,7 @@ class Construction:
     """Result of ``construct_transformer``."""
 
     transformer: HardmaxTransformer
+    prototype_rows: np.ndarray
     training_labels: np.ndarray
     conflicting_groups: list
     witnesses: list
@@ -759,7 +761,9 @@ def separate(front, tokens, offsets, labels, index, shift, rng, n_jobs, log):
     )
 
 
-def verify_exactness(transformer, tokens, offsets, labels, representations, rng):
+def verify_exactness(
+    transformer, tokens, offsets, labels, representations, rng, *, check_all=False
+):
     """Check the stored network on the training data and raise if it fails.
 
     Three checks, none of them all-pairs:
@@ -772,6 +776,11 @@ def verify_exactness(transformer, tokens, offsets, labels, representations, rng)
        the sequence's own prototype first;
     3. a random subset of at most ``N_VERIFIED_SEQUENCES`` training sequences
        is predicted end to end through the stored readout.
+
+    With ``check_all``, for a readout over a subset of the training
+    representations, check 3 scores every training sequence instead and also
+    requires each margin to exceed the float64 floor: a sequence is then not
+    its own prototype, so check 2 alone does not prove exactness.
 
     Returns the class scores of the subset and its sequence indices.
     """
@@ -805,6 +814,17 @@ def verify_exactness(transformer, tokens, offsets, labels, representations, rng)
             "please report it."
         )
 
+    if check_all:
+        scores = _scores_of_representations(transformer, representations)
+        failing = np.flatnonzero(~_margin_exceeds_rounding(scores, labels, representations))
+        if failing.size:
+            raise RuntimeError(
+                f"Training sequence {failing[0]} is not classified with a margin "
+                "above float64 rounding by the condensed prototypes. This is a "
+                "bug in sklearn-hardmax; please report it."
+            )
+        return scores, np.arange(n_sequences)
+
     subset = np.sort(
         rng.choice(n_sequences, size=min(n_sequences, N_VERIFIED_SEQUENCES), replace=False)
     )
@@ -823,20 +843,125 @@ def verify_exactness(transformer, tokens, offsets, labels, representations, rng)
     return scores, subset
 
 
-def probability_temperature(scores, labels):
-    """Return the median training margin, the temperature of ``predict_proba``.
+def _scores_of_representations(transformer, representations):
+    """Return class scores of pooled representations through the readout."""
+    layout = transformer.layout
+    pooled = np.zeros((representations.shape[0], layout.dim))
+    pooled[:, layout.pooled] = representations
+    pooled[:, layout.constant] = 1.0
+    return transformer.readout.forward(transformer._apply_readout_blocks(pooled))
 
-    The margin of a training sequence is its own class score minus the best
-    other class score, that is the squared distance to the nearest prototype
-    of another class. Returns 1.0 when there is no other class.
+
+def _margin_exceeds_rounding(scores, labels, points):
+    """Return, per row, whether the own class wins by more than rounding.
+
+    A class score ``s = l_b(p) = |p|^2 - |p - pi_b|^2`` of its best prototype
+    gives ``|p - pi_b|`` and so ``|pi_b| <= |p| + |p - pi_b|``. The rounding
+    error of ``l_b(p)`` is at most about
+    ``2 (n_pooled + 3) eps (2 |pi_b| |p| + |pi_b|^2)``. The own class must win
+    by twice the sum of the errors of the own and the best other class.
     """
-    if scores.shape[1] < 2:
-        return 1.0
+    gamma = (points.shape[1] + 3) * EPSILON
+    squared = np.einsum("ij,ij->i", points, points)[:, None]
+    with np.errstate(invalid="ignore"):
+        distance = np.sqrt(np.maximum(squared - scores, 0.0))
+        norm_bound = np.sqrt(squared) + distance
+        errors = 2.0 * gamma * (2.0 * norm_bound * np.sqrt(squared) + norm_bound**2)
+    rows = np.arange(labels.size)
+    others = scores.copy()
+    others[rows, labels] = -np.inf
+    rival = others.argmax(axis=1)
+    margins = scores[rows, labels] - others[rows, rival]
+    floors = 2.0 * (errors[rows, labels] + np.where(np.isfinite(others[rows, rival]), errors[rows, rival], 0.0))
+    return margins > floors
+
+
+def _margins(scores, labels):
+    """Return own class score minus the best other class score, per row."""
     rows = np.arange(labels.size)
     own = scores[rows, labels]
     others = scores.copy()
     others[rows, labels] = -np.inf
-    margins = own - others.max(axis=1)
+    return own - others.max(axis=1)
+
+
+def condense_prototypes(representations, labels, candidates, rng, batch_size=256):
+    """Return a consistent subset of the candidate prototype rows.
+
+    This is Hart's condensed nearest-neighbour rule, processed in batches:
+    rows are visited in random order, and a row whose nearest kept prototype
+    has another label, or whose margin is within the float64 floor, is kept.
+    Passes repeat until one keeps nothing, so every training representation's
+    nearest prototype has its label. The cost is about
+    ``n_sequences * n_kept`` distance evaluations per pass.
+
+    Parameters
+    ----------
+    representations : ndarray of shape (n_sequences, n_pooled)
+    labels : ndarray of shape (n_sequences,)
+    candidates : ndarray of int
+        Rows of the distinct representations.
+    rng : numpy.random.RandomState
+
+    Returns
+    -------
+    kept : ndarray of int
+        Sorted rows of the prototypes.
+    """
+    order = candidates[rng.permutation(candidates.size)]
+    _, first_of_class = np.unique(labels[order], return_index=True)
+    kept = list(order[first_of_class])
+    is_kept = np.zeros(representations.shape[0], dtype=bool)
+    is_kept[kept] = True
+    n_classes = labels.max() + 1
+    # Equal representations get equal scores, so visiting the distinct ones
+    # covers every training sequence.
+    for _ in range(MAX_SEPARATION_ROUNDS):
+        n_before = len(kept)
+        for batch in gen_batches(order.size, batch_size):
+            rows = order[batch]
+            rows = rows[~is_kept[rows]]
+            if rows.size == 0:
+                continue
+            kept_rows = np.asarray(kept)
+            scores = _nearest_prototype_scores(
+                representations[rows], representations[kept_rows], labels[kept_rows], n_classes
+            )
+            passing = _margin_exceeds_rounding(scores, labels[rows], representations[rows])
+            failing = rows[~passing]
+            kept.extend(failing.tolist())
+            is_kept[failing] = True
+        if len(kept) == n_before:
+            break
+    return np.sort(np.asarray(kept))
+
+
+def _nearest_prototype_scores(points, prototypes, prototype_labels, n_classes):
+    """Return ``|p|^2 - min_b |p - pi_b|^2`` per class, -inf without prototypes."""
+    order = np.argsort(prototype_labels, kind="stable")
+    present, starts = np.unique(prototype_labels[order], return_index=True)
+    chosen = prototypes[order]
+    fused = {
+        "weight": 2.0 * chosen,
+        "bias": -np.einsum("ij,ij->i", chosen, chosen),
+        "starts": starts,
+    }
+    scores = np.full((points.shape[0], n_classes), -np.inf)
+    scores[:, present] = _fused_maxima(points, fused)
+    return scores
+
+
+def probability_temperature(scores, labels):
+    """Return the median training margin, the temperature of ``predict_proba``.
+
+    The margin of a training sequence is its own class score minus the best
+    other class score: the squared distance to the nearest prototype of
+    another class minus that to the nearest of its own, which is 0 when every
+    representation is a prototype. Returns 1.0 when there is no other class.
+    """
+    if scores.shape[1] < 2:
+        return 1.0
+    margins = _margins(scores, labels)
     margins = margins[np.isfinite(margins) & (margins > 0)]
     if margins.size == 0:
         return 1.0
@@ -852,6 +977,7 @@ def construct_transformer(
     pooling,
     n_moments,
     random_state,
+    prototypes="all",
     n_jobs=None,
     log=print,
 ):
@@ -867,6 +993,8 @@ def construct_transformer(
     pooling : tuple of str
     n_moments : int
     random_state : numpy.random.RandomState
+    prototypes : {"all", "condensed"}
+        Which distinct training representations become prototypes.
     n_jobs : int or None
         Number of joblib jobs for the pooling passes.
     log : callable
@@ -905,10 +1033,15 @@ def construct_transformer(
 
     _, first = np.unique(_row_keys(representations), return_index=True)
     first = np.sort(first)
-    prototypes = representations[first]
+    if prototypes == "condensed":
+        first = condense_prototypes(representations, training_labels, first, random_state)
+        log(f"condensed {np.unique(_row_keys(representations)).size} distinct "
+            f"representations to {first.size} prototypes")
+    prototype_rows = first
+    prototype_values = representations[first]
     prototype_classes = training_labels[first]
     layout = transformer.layout
-    readout_blocks = build_readout_blocks(layout, prototypes, prototype_classes)
+    readout_blocks = build_readout_blocks(layout, prototype_values, prototype_classes)
     transformer = HardmaxTransformer(
         transformer.embedding,
         list(transformer.blocks) + readout_blocks,
@@ -916,15 +1049,22 @@ def construct_transformer(
         pooling_block=transformer.pooling_block,
     )
     log(
-        f"{len(witnesses)} witnesses, {prototypes.shape[0]} prototypes, "
+        f"{len(witnesses)} witnesses, {prototype_values.shape[0]} prototypes, "
         f"{transformer.n_blocks} blocks, {transformer.n_params} parameters"
     )
 
     scores, subset = verify_exactness(
-        transformer, tokens, offsets, training_labels, representations, random_state
+        transformer,
+        tokens,
+        offsets,
+        training_labels,
+        representations,
+        random_state,
+        check_all=prototypes == "condensed",
     )
     return Construction(
         transformer=transformer,
+        prototype_rows=prototype_rows,
         training_labels=training_labels,
         conflicting_groups=conflicting,
         witnesses=witnesses,

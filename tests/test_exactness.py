@@ -128,10 +128,15 @@ def expected_n_params(model, X):
     count += n_embedded * ("mean" in pooling) + n_separation
     count += 3 * n_embedded * (("max" in pooling) + ("min" in pooling))
 
-    # Readout blocks over the distinct representations of each class.
+    # Readout blocks over the prototypes of each class: every distinct
+    # representation, or the condensed subset that fit chose.
     representations = model.transform(X)
     labels = np.searchsorted(model.classes_, model.training_labels_)
     _, first = np.unique(representations, axis=0, return_index=True)
+    if model.prototypes == "all":
+        assert np.array_equal(np.sort(first), model.prototype_indices_)
+    else:
+        first = model.prototype_indices_
     seen = set()
     for position in np.sort(first):
         prototype = representations[position]
@@ -263,6 +268,7 @@ SETTINGS = [
     {"positional_moments": 0},
     {"pooling": ("max", "min"), "positional_moments": 0},
     {"pooling": ("mean", "max", "min"), "positional_moments": 1},
+    {"prototypes": "condensed", "positional_moments": 0},
 ]
 
 
@@ -410,3 +416,17 @@ def test_distribution_key_reduces_counts():
     sequence = np.array([[1.0], [2.0], [1.0], [2.0]])
     assert distribution_key(sequence, 0) == distribution_key(sequence[:2], 0)
     assert distribution_key(sequence, 0) != distribution_key(sequence[:3], 0)
+
+
+def test_condensed_prototypes_are_fewer_and_exact():
+    rng = np.random.default_rng(8)
+    centers = rng.normal(size=(3, 2)) * 4
+    y = np.repeat(np.arange(3), 40)
+    X = [centers[label] + rng.normal(size=(rng.integers(2, 6), 2)) for label in y]
+    full = HardmaxTransformerClassifier(random_state=0).fit(X, y)
+    condensed = HardmaxTransformerClassifier(prototypes="condensed", random_state=0)
+    condensed.fit(X, y)
+    assert np.array_equal(condensed.predict(X), y)
+    assert condensed.n_prototypes_ < full.n_prototypes_ / 2
+    assert condensed.n_blocks_ < full.n_blocks_
+    assert condensed.n_params_ == expected_n_params(condensed, X)

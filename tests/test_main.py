@@ -27,7 +27,8 @@ def test_main_reports_size_accuracy_and_times(capsys):
     assert float(values["test accuracy"]) >= 0.95
     assert values["fit time"].endswith(" s")
     assert values["predict time"].endswith("for 370 sequences")
-    assert len(lines) == 13
+    assert values["prototypes"] == "270 (all)"
+    assert len(lines) == 14
 
 
 def test_main_accepts_pooling_and_moments(capsys):
@@ -36,6 +37,14 @@ def test_main_accepts_pooling_and_moments(capsys):
     assert values["pooling"] == "max, min"
     assert values["positional moments"] == "0"
     assert values["training accuracy"] == "1.0000"
+
+
+def test_main_condensed_prototypes_fewer_blocks(capsys):
+    report, _ = _report(capsys, ["--prototypes", "condensed"])
+    values = {name.strip(): value.strip() for name, value in report.items()}
+    assert values["training accuracy"] == "1.0000"
+    assert int(values["prototypes"].split()[0]) < 270
+    assert int(values["blocks"].split()[0]) < 31
 
 
 def test_main_rejects_negative_moments(capsys):
