@@ -1007,7 +1007,10 @@ def construct_transformer(
     mean, scale = fit_standardization(tokens)
     front = _Front(mean, scale, n_moments, pooling, n_classes)
 
-    embedding = front.build([], 0.0).embedding
+    # Fail before any full-width work if one sequence cannot fit in memory.
+    plain = front.build([], 0.0)
+    plain._check_sequence_memory(offsets)
+    embedding = plain.embedding
     features = embedding.features(tokens, offsets)
     index = TokenIndex.from_features(embedding.raw_features(tokens, offsets), offsets)
     group_ids = group_indistinguishable(index)
@@ -1062,6 +1065,14 @@ def construct_transformer(
         random_state,
         check_all=prototypes == "condensed",
     )
+    margins = _margins(scores, training_labels[subset])
+    finite = margins[np.isfinite(margins)]
+    if finite.size:
+        log(
+            f"training margins over {subset.size} checked sequences (own class "
+            f"score minus best other): min {finite.min():.6g}, median "
+            f"{np.median(finite):.6g}, max {finite.max():.6g}"
+        )
     return Construction(
         transformer=transformer,
         prototype_rows=prototype_rows,

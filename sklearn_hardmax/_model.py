@@ -12,6 +12,7 @@ token whether it is processed alone or inside a batch, which the exactness
 check of the construction relies on.
 """
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,21 @@ def _segment_mean(values, offsets):
     """Return the mean of ``values`` over each sequence, one row per sequence."""
     sums = np.add.reduceat(values, offsets[:-1], axis=0)
     return sums / np.diff(offsets).reshape(-1, *([1] * (values.ndim - 1)))
+
+
+# Peak number of full-width copies of a sequence's tokens while pooling it:
+# the embedded tokens, a feed-forward output, the attention output and the
+# temporary arrays of one head. Measured with tracemalloc on a 200,000-token
+# sequence (about 5 copies); 8 leaves room.
+TOKEN_COPIES = 8
+
+
+def _physical_memory():
+    """Return this machine's physical memory in bytes, or None if unknown."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _pool_chunk(front, tokens, offsets):
@@ -577,8 +593,10 @@ class HardmaxTransformer:
 
         Chunks of sequences run in parallel with joblib when ``n_jobs`` asks
         for it. Each sequence is reduced on its own, so the result does not
-        depend on the chunking.
+        depend on the chunking. A sequence too long to pool in this machine's
+        memory raises a ValueError before any work starts.
         """
+        self._check_sequence_memory(offsets)
         front = (self.embedding, self.blocks[: self.pooling_block + 1])
         batches = self._sequence_batches(offsets)
         chunks = Parallel(n_jobs=n_jobs)(
@@ -592,6 +610,26 @@ class HardmaxTransformer:
         if not chunks:
             return np.zeros((0, self.layout.dim))
         return np.vstack(chunks)
+
+    def _check_sequence_memory(self, offsets):
+        """Raise if pooling the longest sequence would exceed physical memory.
+
+        One sequence is pooled at once, and the embedding and the attention
+        layer hold about ``TOKEN_COPIES`` arrays of its tokens at full width.
+        """
+        if offsets.size < 2:
+            return
+        lengths = np.diff(offsets)
+        longest = int(np.argmax(lengths))
+        needed = int(lengths[longest]) * self.layout.dim * 8 * TOKEN_COPIES
+        available = _physical_memory()
+        if available is not None and needed > available:
+            raise ValueError(
+                f"Sequence {longest} has {lengths[longest]} tokens; pooling it needs "
+                f"about {needed / 2**30:.1f} GiB, more than this machine's "
+                f"{available / 2**30:.1f} GiB of memory. Split it into shorter "
+                "sequences or subsample its tokens."
+            )
 
     def _build_fused_readout(self):
         """Collect the running-maximum units of the readout blocks.

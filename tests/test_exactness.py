@@ -430,3 +430,22 @@ def test_condensed_prototypes_are_fewer_and_exact():
     assert condensed.n_prototypes_ < full.n_prototypes_ / 2
     assert condensed.n_blocks_ < full.n_blocks_
     assert condensed.n_params_ == expected_n_params(condensed, X)
+
+
+def test_fit_reports_training_margins(capsys):
+    X, y = random_ragged(np.random.default_rng(9))
+    HardmaxTransformerClassifier(verbose=1).fit(X, y)
+    printed = capsys.readouterr().out
+    assert "training margins over 40 checked sequences" in printed
+    median = float(printed.split("median ")[1].split(",")[0])
+    assert median > 0
+
+
+def test_sequence_too_long_for_memory_rejected(monkeypatch):
+    import sklearn_hardmax._model as model_module
+
+    # Pretend the machine has 1 MiB, so a 10,000-token sequence cannot fit.
+    monkeypatch.setattr(model_module, "_physical_memory", lambda: 2**20)
+    X = [np.ones((10_000, 3)), np.zeros((2, 3))]
+    with pytest.raises(ValueError, match="Sequence 0 has 10000 tokens; pooling it needs"):
+        HardmaxTransformerClassifier().fit(X, [0, 1])
