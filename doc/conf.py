@@ -1,9 +1,9 @@
 """Sphinx configuration for the sklearn-hardmax documentation.
 
 Build the HTML pages from the repository root with
-``sphinx-build -b html doc doc/_build/html``. The gallery runs every
-``examples/plot_*.py`` script, so numpy, scipy, scikit-learn and matplotlib
-must be importable.
+``pip install -e ".[docs]" && sphinx-build -W -b html doc doc/_build/html``.
+The gallery runs every ``examples/plot_*.py`` script, so numpy, scipy,
+scikit-learn and matplotlib must be importable.
 """
 
 import os

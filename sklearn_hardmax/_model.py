@@ -75,25 +75,31 @@ def _pool_chunk(front, tokens, offsets):
     return states[offsets[:-1]]
 
 
-# Rows of the readout's matrix product are padded to a multiple of this.
+# Rows of the matrix products over tokens are padded to a multiple of this.
 ROW_BLOCK = 64
 
 
-def _fused_maxima(pooled, fused):
-    """Return per class the largest ``l_b(p)`` over its readout units.
+def row_blocked_product(left, right):
+    """Return ``left @ right`` with the rows of ``left`` padded to ``ROW_BLOCK``.
 
-    The rows are padded with zeros to a multiple of ``ROW_BLOCK`` before the
-    matrix product. A BLAS takes other code paths for a single row or for a
-    ragged edge of rows, which round differently. Padded, each row's result
-    does not depend on the other rows, so a sequence scores the same alone as
-    inside a batch.
+    A BLAS takes other code paths for a single row or for a ragged edge of
+    rows, and they round differently. With the rows padded with zeros to a
+    multiple of ``ROW_BLOCK``, each row's result does not depend on the other
+    rows, so a sequence gets the same values alone as inside a batch.
     """
     # NOTE: this is measured with the OpenBLAS that numpy wheels ship, not a
     # guarantee of every BLAS; tests check it on the installed one.
-    n_rows = pooled.shape[0]
-    padded = np.zeros((-(-n_rows // ROW_BLOCK) * ROW_BLOCK, pooled.shape[1]))
-    padded[:n_rows] = pooled
-    activations = (padded @ fused["weight"].T)[:n_rows]
+    n_rows = left.shape[0]
+    if n_rows % ROW_BLOCK == 0:
+        return left @ right
+    padded = np.zeros((-(-n_rows // ROW_BLOCK) * ROW_BLOCK, left.shape[1]))
+    padded[:n_rows] = left
+    return (padded @ right)[:n_rows]
+
+
+def _fused_maxima(pooled, fused):
+    """Return per class the largest ``l_b(p)`` over its readout units."""
+    activations = row_blocked_product(pooled, fused["weight"].T)
     activations += fused["bias"]
     return np.maximum.reduceat(activations, fused["starts"], axis=1)
 
@@ -113,6 +119,26 @@ class FeedForward:
         The bias ``b`` of the units.
     weight_out : array-like of shape (dim, width)
         The matrix ``W`` that writes the units' activations into the token.
+
+    Examples
+    --------
+    Two units copy coordinate 0 into coordinate 1 exactly, because
+    ``relu(t) - relu(-t) = t``:
+
+    >>> import numpy as np
+    >>> from sklearn_hardmax import FeedForward
+    >>> layer = FeedForward(
+    ...     weight_in=[[1.0, 0.0], [-1.0, 0.0]],
+    ...     bias=[0.0, 0.0],
+    ...     weight_out=[[0.0, 0.0], [1.0, -1.0]],
+    ... )
+    >>> layer.forward(np.array([[3.0, 1.0], [-2.0, 0.5]]))
+    array([[ 3. ,  4. ],
+           [-2. , -1.5]])
+    >>> layer.width, layer.n_params
+    (2, 4)
+    >>> FeedForward.identity(2)
+    FeedForward(width=0)
     """
 
     def __init__(self, weight_in, bias, weight_out):
@@ -149,8 +175,8 @@ class FeedForward:
         """Apply the layer to every row of ``tokens`` (n_tokens, dim)."""
         if self.width == 0:
             return tokens
-        activations = np.maximum(tokens @ self.weight_in.T + self.bias, 0.0)
-        return tokens + activations @ self.weight_out.T
+        activations = np.maximum(row_blocked_product(tokens, self.weight_in.T) + self.bias, 0.0)
+        return tokens + row_blocked_product(activations, self.weight_out.T)
 
     def __repr__(self):
         return f"FeedForward(width={self.width})"
@@ -182,6 +208,35 @@ class AttentionHead:
         The matrix ``K``.
     value_coordinates : array-like of int
         The token coordinates that the head writes.
+
+    Examples
+    --------
+    Two sequences, of three tokens and of one, in a ragged batch. Coordinate
+    1 is a constant 1. A rank-zero head writes the sequence mean of
+    coordinate 0 into every token, and a rank-one head whose query reads the
+    constant copies the value of the leaders, the tokens with the largest
+    coordinate 0:
+
+    >>> import numpy as np
+    >>> from sklearn_hardmax import AttentionHead
+    >>> tokens = np.array([[1.0, 1.0], [3.0, 1.0], [5.0, 1.0], [0.0, 1.0]])
+    >>> offsets = np.array([0, 3, 4])
+    >>> mean_head = AttentionHead(np.zeros((0, 2)), np.zeros((0, 2)), [0])
+    >>> mean_head.attend(tokens, offsets).ravel().tolist()
+    [3.0, 3.0, 3.0, 0.0]
+    >>> max_head = AttentionHead(
+    ...     query=[[0.0, 1.0]], key=[[1.0, 0.0]], value_coordinates=[0]
+    ... )
+    >>> max_head.attend(tokens, offsets).ravel().tolist()
+    [5.0, 5.0, 5.0, 0.0]
+    >>> max_head.rank, max_head.n_params
+    (1, 3)
+
+    A negative key makes the leaders the tokens with the smallest value:
+
+    >>> min_head = AttentionHead([[0.0, 1.0]], [[-1.0, 0.0]], [0])
+    >>> min_head.attend(tokens, offsets).ravel().tolist()
+    [1.0, 1.0, 1.0, 0.0]
     """
 
     def __init__(self, query, key, value_coordinates):
@@ -269,6 +324,33 @@ class HardmaxAttention:
         The heads, all on tokens of width ``dim``.
     dim : int
         Token width.
+
+    Examples
+    --------
+    A mean head on coordinate 0 and a max head on coordinate 1, with the
+    constant 1 in coordinate 2:
+
+    >>> import numpy as np
+    >>> from sklearn_hardmax import AttentionHead, HardmaxAttention
+    >>> tokens = np.array(
+    ...     [[1.0, 1.0, 1.0], [3.0, 3.0, 1.0], [5.0, 5.0, 1.0], [0.0, 0.0, 1.0]]
+    ... )
+    >>> offsets = np.array([0, 3, 4])
+    >>> mean_head = AttentionHead(np.zeros((0, 3)), np.zeros((0, 3)), [0])
+    >>> max_head = AttentionHead([[0.0, 0.0, 1.0]], [[0.0, 1.0, 0.0]], [1])
+    >>> attention = HardmaxAttention([mean_head, max_head], dim=3)
+    >>> attention.forward(tokens, offsets)
+    array([[3., 5., 1.],
+           [3., 5., 1.],
+           [3., 5., 1.],
+           [0., 0., 1.]])
+
+    Heads that write the same coordinate are rejected:
+
+    >>> HardmaxAttention([mean_head, mean_head], dim=3)
+    Traceback (most recent call last):
+        ...
+    ValueError: The heads of one layer must write disjoint coordinates.
     """
 
     def __init__(self, heads, dim):
@@ -313,6 +395,31 @@ class Block:
     ----------
     feed_forward : FeedForward
     attention : HardmaxAttention
+
+    Examples
+    --------
+    A feed-forward unit with ``U = 0`` adds 10 to coordinate 0 of every
+    token, and the attention layer then pools coordinate 0 by its mean and
+    coordinate 1 by its maximum:
+
+    >>> import numpy as np
+    >>> from sklearn_hardmax import AttentionHead, Block, FeedForward, HardmaxAttention
+    >>> shift = FeedForward(np.zeros((1, 3)), [10.0], [[1.0], [0.0], [0.0]])
+    >>> mean_head = AttentionHead(np.zeros((0, 3)), np.zeros((0, 3)), [0])
+    >>> max_head = AttentionHead([[0.0, 0.0, 1.0]], [[0.0, 1.0, 0.0]], [1])
+    >>> block = Block(shift, HardmaxAttention([mean_head, max_head], dim=3))
+    >>> tokens = np.array(
+    ...     [[1.0, 1.0, 1.0], [3.0, 3.0, 1.0], [5.0, 5.0, 1.0], [0.0, 0.0, 1.0]]
+    ... )
+    >>> block.forward(tokens, np.array([0, 3, 4]))
+    array([[13.,  5.,  1.],
+           [13.,  5.,  1.],
+           [13.,  5.,  1.],
+           [10.,  0.,  1.]])
+    >>> block
+    Block(FeedForward(width=1), HardmaxAttention(n_heads=2))
+    >>> block.n_params
+    6
     """
 
     def __init__(self, feed_forward, attention):
@@ -358,6 +465,30 @@ class TokenLayout:
         Number of score coordinates.
     n_raw : int, default=0
         Number of raw coordinates.
+
+    Examples
+    --------
+    >>> from sklearn_hardmax import TokenLayout
+    >>> layout = TokenLayout(
+    ...     n_embedded=2,
+    ...     pooling=("mean", "max"),
+    ...     n_separation=4,
+    ...     n_scratch=1,
+    ...     n_classes=3,
+    ...     n_raw=2,
+    ... )
+    >>> layout.register("mean").tolist(), layout.register("max").tolist()
+    ([0, 1], [2, 3])
+    >>> layout.constant
+    4
+    >>> layout.separation.tolist(), layout.raw.tolist(), layout.scratch.tolist()
+    ([5, 6, 7, 8], [9, 10], [11])
+    >>> layout.scores.tolist()
+    [12, 13, 14]
+    >>> layout.pooled.tolist()
+    [0, 1, 2, 3, 5, 6, 7, 8]
+    >>> layout.dim
+    15
     """
 
     n_embedded: int
@@ -426,11 +557,12 @@ class Embedding:
     standardized, ``u = (x - mean) / scale``, then extended with cosine
     features ``[u, u cos(pi tau), ..., u cos(K pi tau)]`` with
     ``tau = t / (n - 1)`` (``tau = 0`` when ``n = 1``). Mean pooling of these
-    features gives the first ``K + 1`` discrete cosine transform coefficients
-    of every channel, up to normalization. The embedded features are copied into every register,
-    the constant coordinate is set to 1, the raw coordinates (if the layout
-    has them) receive ``x`` and, with positional features, ``tau``, and every
-    other coordinate is 0.
+    features gives, for every feature, the averages of ``u cos(k pi tau)``
+    over the sequence for ``k = 0, ..., K``, which are cosine coefficients of
+    the feature over relative time. The embedded features are copied into
+    every register, the constant coordinate is set to 1, the raw coordinates
+    (if the layout has them) receive ``x`` and, with positional features,
+    ``tau``, and every other coordinate is 0.
 
     Parameters
     ----------
@@ -439,6 +571,35 @@ class Embedding:
     n_moments : int
         The number ``K`` of cosine features; 0 makes the model ignore order.
     layout : TokenLayout
+
+    Examples
+    --------
+    One feature standardized with mean 1 and scale 2, one cosine moment and a
+    single mean register. The token at relative position ``tau = 0.5`` has
+    ``cos(pi tau) = 0`` up to rounding, and its standardized value is 0:
+
+    >>> import numpy as np
+    >>> from sklearn_hardmax import Embedding, TokenLayout
+    >>> layout = TokenLayout(
+    ...     n_embedded=2, pooling=("mean",), n_separation=0, n_scratch=0, n_classes=2
+    ... )
+    >>> embedding = Embedding(mean=[1.0], scale=[2.0], n_moments=1, layout=layout)
+    >>> tokens = np.array([[3.0], [1.0], [5.0]])
+    >>> offsets = np.array([0, 3])
+    >>> Embedding.positions(offsets)
+    array([0. , 0.5, 1. ])
+    >>> embedding.features(tokens, offsets)
+    array([[ 1.,  1.],
+           [ 0.,  0.],
+           [ 2., -2.]])
+
+    ``forward`` writes the features into the register, sets the constant
+    coordinate 2 to 1 and leaves the two score coordinates at 0:
+
+    >>> embedding.forward(tokens, offsets)
+    array([[ 1.,  1.,  1.,  0.,  0.],
+           [ 0.,  0.,  1.,  0.,  0.],
+           [ 2., -2.,  1.,  0.,  0.]])
     """
 
     def __init__(self, mean, scale, n_moments, layout):
@@ -511,6 +672,16 @@ class Readout:
     weight : array-like of shape (n_classes, dim)
     bias : array-like of shape (n_classes,)
         A bias of ``-inf`` makes a class lose at every input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_hardmax import Readout
+    >>> readout = Readout(weight=[[1.0, 0.0], [0.0, 1.0]], bias=[0.0, -np.inf])
+    >>> readout.forward(np.array([[2.0, 5.0]]))
+    array([[  2., -inf]])
+    >>> readout.n_params
+    3
     """
 
     def __init__(self, weight, bias):
@@ -546,6 +717,48 @@ class HardmaxTransformer:
     ----------
     layout : TokenLayout
         The register layout of the tokens.
+
+    Examples
+    --------
+    A network built by hand for tokens of one feature. Its single block mean
+    pools the feature, and the readout scores class 0 with minus the mean
+    and class 1 with the mean:
+
+    >>> import numpy as np
+    >>> from sklearn_hardmax import (
+    ...     AttentionHead, Block, Embedding, FeedForward, HardmaxAttention,
+    ...     HardmaxTransformer, Readout, TokenLayout,
+    ... )
+    >>> layout = TokenLayout(
+    ...     n_embedded=1, pooling=("mean",), n_separation=0, n_scratch=0, n_classes=2
+    ... )
+    >>> embedding = Embedding(mean=[0.0], scale=[1.0], n_moments=0, layout=layout)
+    >>> no_rows = np.zeros((0, layout.dim))
+    >>> mean_head = AttentionHead(no_rows, no_rows, layout.register("mean"))
+    >>> pooling = Block(
+    ...     FeedForward.identity(layout.dim), HardmaxAttention([mean_head], layout.dim)
+    ... )
+    >>> weight = np.zeros((2, layout.dim))
+    >>> weight[0, 0], weight[1, 0] = -1.0, 1.0
+    >>> network = HardmaxTransformer(embedding, [pooling], Readout(weight, [0.0, 0.0]))
+    >>> network
+    HardmaxTransformer(n_blocks=1, dim=4, n_params=6)
+
+    Every output token of a sequence is its mean followed by the constant
+    coordinate and the two score coordinates:
+
+    >>> X = [np.array([[-2.0], [1.0]]), np.array([[3.0], [-1.0], [4.0]])]
+    >>> network.forward(X)[1]
+    array([[2., 1., 0., 0.],
+           [2., 1., 0., 0.],
+           [2., 1., 0., 0.]])
+
+    ``class_scores`` takes the ragged batch of the stacked tokens and the
+    offsets at which the sequences start:
+
+    >>> network.class_scores(np.vstack(X), np.array([0, 2, 5]))
+    array([[ 0.5, -0.5],
+           [-2. ,  2. ]])
     """
 
     def __init__(self, embedding, blocks, readout, *, pooling_block=None):
