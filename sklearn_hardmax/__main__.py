@@ -20,12 +20,14 @@ import warnings
 
 import joblib
 import numpy as np
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import gen_batches
+from sklearn.utils.validation import check_is_fitted
 
 from . import HardmaxTransformerClassifier, __version__
 from ._classifier import ModelVersionWarning
 from ._model import POOLING_KINDS
-from .datasets import load_japanese_vowels, load_ts_file
+from .datasets import MissingValuesWarning, load_japanese_vowels, load_ts_file
 
 # Predictions are made in this many steps when progress is shown.
 PROGRESS_STEPS = 20
@@ -45,42 +47,57 @@ def _non_negative_int(text):
     return value
 
 
-def _add_model_options(parser):
+MODEL_DEFAULTS = {
+    "pooling": ["mean"],
+    "positional_moments": 2,
+    "prototypes": "all",
+    "random_state": 0,
+    "n_jobs": None,
+}
+
+
+def _add_model_options(parser, defaults):
+    """Add the estimator's options; a command repeats them without defaults.
+
+    The top-level parser sets the defaults. A command's parser uses
+    ``argparse.SUPPRESS``, so an option given before the command is kept
+    unless the same option follows the command.
+    """
     parser.add_argument(
         "--pooling",
         nargs="+",
         choices=POOLING_KINDS,
-        default=["mean"],
+        default=defaults["pooling"],
         help="pooling heads of the pooling block (default: mean)",
     )
     parser.add_argument(
         "--positional-moments",
         type=_non_negative_int,
-        default=2,
+        default=defaults["positional_moments"],
         metavar="K",
         help="number of cosine positional features; 0 ignores order (default: 2)",
     )
     parser.add_argument(
         "--prototypes",
         choices=("all", "condensed"),
-        default="all",
+        default=defaults["prototypes"],
         help="every distinct training sequence as a prototype, or a condensed "
         "consistent subset with fewer blocks (default: all)",
     )
     parser.add_argument(
         "--random-state",
         type=_non_negative_int,
-        default=0,
+        default=defaults["random_state"],
         help="seed of the construction (default: 0)",
     )
-    _add_n_jobs(parser)
+    _add_n_jobs(parser, defaults["n_jobs"])
 
 
-def _add_n_jobs(parser):
+def _add_n_jobs(parser, default):
     parser.add_argument(
         "--n-jobs",
         type=int,
-        default=None,
+        default=default,
         help="joblib jobs for pooling and scoring; -1 uses every processor "
         "(default: 1)",
     )
@@ -107,7 +124,7 @@ def build_parser():
             "predict with a saved model, or describe one."
         ),
     )
-    _add_model_options(parser)
+    _add_model_options(parser, MODEL_DEFAULTS)
     parser.add_argument("--verbose", action="store_true", help="print the progress of fit")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -125,7 +142,7 @@ def build_parser():
         action="store_true",
         help="drop sequences with missing values ('?') instead of failing",
     )
-    _add_model_options(fit)
+    _add_model_options(fit, dict.fromkeys(MODEL_DEFAULTS, argparse.SUPPRESS))
     _add_progress(fit)
 
     predict = commands.add_parser(
@@ -146,7 +163,7 @@ def build_parser():
         action="store_true",
         help="drop sequences with missing values ('?') instead of failing",
     )
-    _add_n_jobs(predict)
+    _add_n_jobs(predict, argparse.SUPPRESS)
     _add_progress(predict)
 
     info = commands.add_parser(
@@ -166,7 +183,12 @@ def _show_progress(arguments):
 
 def _read_ts(path, drop_missing):
     try:
-        return load_ts_file(path, missing="drop" if drop_missing else "raise")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MissingValuesWarning)
+            data = load_ts_file(path, missing="drop" if drop_missing else "raise")
+        for warning in caught:
+            print(f"warning: {path}: {warning.message}", file=sys.stderr)
+        return data
     except FileNotFoundError:
         raise CommandError(f"data file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -195,6 +217,13 @@ def _load_model(path):
             f"{path} contains a {type(model).__name__}, not a fitted "
             "HardmaxTransformerClassifier"
         )
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise CommandError(
+            f"{path} contains a HardmaxTransformerClassifier that is not fitted. "
+            "Save a model after fit, for example with the 'fit' command."
+        ) from None
     return model
 
 

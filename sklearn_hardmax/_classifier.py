@@ -65,8 +65,9 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
     positional_moments : int, default=2
         Number K of cosine positional features. The token at relative
         position ``tau`` is extended with ``x cos(k pi tau)`` for
-        ``k = 1, ..., K``, so mean pooling computes the first K + 1 discrete
-        cosine transform coefficients of every feature, up to normalization. With 0 the model
+        ``k = 1, ..., K``, so mean pooling computes the averages of every
+        feature against ``cos(k pi tau)``, a length-independent summary of the
+        sequence's shape like the first K + 1 cosine-transform coefficients. With 0 the model
         ignores token order.
     prototypes : {"all", "condensed"}, default="all"
         Which training representations the readout compares with. "all"
@@ -86,8 +87,10 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         Number of joblib jobs that pool and score chunks of sequences in
         ``fit``, ``predict``, ``predict_proba``, ``decision_function`` and
         ``transform``. None means 1 unless in a ``joblib.parallel_config``
-        context, -1 means all processors. Chunk boundaries do not depend on
-        it, so results are identical for every value. Under
+        context, -1 means all processors. Work is split into chunks of at
+        most 2048 sequences (fewer when ``working_memory`` requires), so
+        smaller inputs run as one job. Chunk boundaries do not depend on
+        ``n_jobs``, so results are identical for every value. Under
         ``joblib.parallel_config(backend="dask")`` the chunks run on a dask
         cluster.
     random_state : int, RandomState instance or None, default=None
@@ -112,7 +115,7 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         Exact number of nonzero weights of ``transformer_``.
     n_prototypes_ : int
         Number of prototypes in the readout.
-    prototype_indices_ : ndarray of shape (n_prototypes_,)
+    prototype_indices_ : ndarray of shape (`n_prototypes_`,)
         Index of the training sequence whose pooled representation each
         prototype is.
     temperature_ : float

@@ -353,7 +353,42 @@ class _BallDistances:
         return np.abs(self.distinct[batch] - self.token).max(axis=1, keepdims=True)
 
 
+def _rescale_terms(terms, width, distinct):
+    """Multiply every term by a power of two that brings the width near 1.
+
+    A power-of-two factor is exact, so it scales every computed distance
+    exactly and keeps the bump exact. Without it, a width near the smallest
+    float64 would make ``offset / width`` overflow. The factor is capped so
+    that neither a weight nor a scaled token value overflows.
+    """
+    exponent = -int(np.floor(np.log2(width)))
+    largest = float(np.abs(distinct).max(initial=0.0))
+    largest = max(largest, max(abs(center) for _, _, center in terms))
+    if largest > 0:
+        headroom = np.log2(np.finfo(np.float64).max) - np.log2(8.0 * largest)
+        exponent = min(exponent, int(np.floor(headroom)))
+    # The weights themselves, of magnitude up to 2 * 2**exponent, stay finite.
+    exponent = min(exponent, 1000)
+    # ldexp multiplies by 2**exponent exactly, also where 2**exponent itself
+    # would overflow.
+    scaled = [
+        (coordinates, np.ldexp(weights, exponent), float(np.ldexp(center, exponent)))
+        for coordinates, weights, center in terms
+    ]
+    return scaled, float(np.ldexp(width, exponent))
+
+
 def isolating_terms(distinct, token_id):
+    """Return ``(terms, width)`` of a bump that fires on one distinct token only.
+
+    Terms and width are scaled by a power of two so that the width is near 1
+    where the token values allow it.
+    """
+    terms, width = _unscaled_isolating_terms(distinct, token_id)
+    return _rescale_terms(terms, width, distinct)
+
+
+def _unscaled_isolating_terms(distinct, token_id):
     """Return ``(terms, width)`` of a bump that fires on one distinct token only.
 
     Tries a single axis first, then a sum ``z_a + m z_b`` with a power-of-two
@@ -718,6 +753,7 @@ def separate(front, tokens, offsets, labels, index, shift, rng, n_jobs, log):
     the network, the representations and the number of rounds.
     """
     witnesses = []
+    witness_of_token = {}
     scale_reference = None
     for round_number in range(1, MAX_SEPARATION_ROUNDS + 1):
         transformer = front.build(witnesses, shift)
@@ -736,7 +772,6 @@ def separate(front, tokens, offsets, labels, index, shift, rng, n_jobs, log):
             group = representations[members]
             floor = resolution_floor(2.0 * np.einsum("ij,ij->i", group, group).max(), group.shape[1])
             for token_id, smallest in _split_group(members, labels, index, offsets):
-                terms, width = isolating_terms(index.distinct, token_id)
                 magnitude = (
                     SEPARATION_MARGIN
                     * max(np.sqrt(floor), np.sqrt(EPSILON) * scale_reference)
@@ -744,6 +779,24 @@ def separate(front, tokens, offsets, labels, index, shift, rng, n_jobs, log):
                 )
                 direction = rng.standard_normal(N_SEPARATION)
                 direction /= np.linalg.norm(direction)
+                # One bump per token: a training token then receives a single
+                # product in the separation coordinates, which rounds the same
+                # in every summation order. A token chosen again adds to its
+                # witness's offset.
+                if token_id in witness_of_token:
+                    witness = witnesses[witness_of_token[token_id]]
+                    witness.offset = witness.offset + magnitude * direction
+                    continue
+                terms, width = isolating_terms(index.distinct, token_id)
+                if not np.all(np.isfinite(magnitude * direction / width)):
+                    raise ValueError(
+                        f"Training token {index.distinct[token_id].tolist()} differs "
+                        f"from the nearest other training token by only {width:.3g} "
+                        "after scaling, too little for a separation bump in float64. "
+                        "Rescale the features so that distinct token values differ "
+                        "by more than 1e-300."
+                    )
+                witness_of_token[token_id] = len(witnesses)
                 witnesses.append(
                     Witness(
                         token=index.distinct[token_id].copy(),

@@ -3,9 +3,11 @@
 import subprocess
 import sys
 
+import joblib
 import numpy as np
 import pytest
 
+from sklearn_hardmax import HardmaxTransformerClassifier
 from sklearn_hardmax.__main__ import main
 
 
@@ -175,3 +177,37 @@ def test_predict_progress_lines_on_stderr(tmp_path, capsys):
     progress = [line for line in capsys.readouterr().err.splitlines() if line.startswith("predicted ")]
     assert progress[-1].startswith("predicted 40 sequences")
     assert len(progress) == 21
+
+
+def test_options_before_command_are_kept(files, capsys):
+    folder, train = files
+    model = folder / "model.joblib"
+    argv = ["--positional-moments", "0", "fit", str(train), "--model", str(model)]
+    assert main(argv + ["--no-progress"]) == 0
+    assert joblib.load(model).positional_moments == 0
+    argv = ["--positional-moments", "0", "fit", str(train), "--model", str(model)]
+    assert main(argv + ["--positional-moments", "1", "--no-progress"]) == 0
+    assert joblib.load(model).positional_moments == 1
+
+
+def test_info_rejects_unfitted_model(tmp_path, capsys):
+    path = tmp_path / "unfitted.joblib"
+    joblib.dump(HardmaxTransformerClassifier(), path)
+    assert main(["info", str(path)]) == 1
+    assert "is not fitted" in capsys.readouterr().err
+
+
+def test_fit_drop_missing_warns_in_one_line(tmp_path, capsys):
+    data = tmp_path / "missing.ts"
+    data.write_text(
+        "@problemName x\n@dimensions 1\n@classLabel true a b\n@data\n"
+        "1,2,3:a\n1,?,3:b\n2,2,2:b\n",
+        encoding="utf-8",
+    )
+    argv = ["fit", str(data), "--model", str(tmp_path / "m.joblib"), "--drop-missing"]
+    assert main(argv + ["--no-progress"]) == 0
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert "Dropped 1 of 3 sequences" in warnings[0]
+    assert "fitted 2 sequences" in captured.out
