@@ -33,8 +33,15 @@ X = [
     centers[label] + rng.normal(scale=0.7, size=(rng.integers(3, 6), 2)) for label in y
 ]
 
+# The moments embedding without positional features keeps every token in the
+# plane of its two features, and the prototype readout makes the last step a
+# nearest-prototype rule, which is easy to draw.
 model = HardmaxTransformerClassifier(
-    pooling=("mean", "max", "min"), positional_moments=0, random_state=0
+    embedding="moments",
+    readout="prototype",
+    pooling=("mean", "max", "min"),
+    positional_moments=0,
+    random_state=0,
 ).fit(X, y)
 print(model.transformer_)
 print(f"training accuracy: {model.score(X, y):.1f}")

@@ -14,6 +14,7 @@ from ._classifier import (  # noqa: E402 (the estimator records __version__)
     ModelVersionWarning,
 )
 from ._construction import Witness
+from ._convolution import ConvolutionEmbedding
 from ._token_transformer import TokenTransformer
 from ._model import (
     AttentionHead,
@@ -29,6 +30,7 @@ from ._model import (
 __all__ = [
     "AttentionHead",
     "Block",
+    "ConvolutionEmbedding",
     "Embedding",
     "FeedForward",
     "HardmaxAttention",

@@ -48,6 +48,8 @@ def _non_negative_int(text):
 
 
 MODEL_DEFAULTS = {
+    "embedding": "convolution",
+    "readout": "auto",
     "pooling": ["mean"],
     "positional_moments": 2,
     "prototypes": "all",
@@ -63,6 +65,20 @@ def _add_model_options(parser, defaults):
     ``argparse.SUPPRESS``, so an option given before the command is kept
     unless the same option follows the command.
     """
+    parser.add_argument(
+        "--embedding",
+        choices=("convolution", "moments"),
+        default=defaults["embedding"],
+        help="convolution stem with proportion features, or standardized tokens "
+        "with cosine moments (default: convolution)",
+    )
+    parser.add_argument(
+        "--readout",
+        choices=("auto", "linear", "prototype"),
+        default=defaults["readout"],
+        help="ridge readout in one block, nearest-prototype blocks, or linear "
+        "when exact and prototypes otherwise (default: auto)",
+    )
     parser.add_argument(
         "--pooling",
         nargs="+",
@@ -229,6 +245,8 @@ def _load_model(path):
 
 def _make_model(arguments, verbose):
     return HardmaxTransformerClassifier(
+        embedding=arguments.embedding,
+        readout=arguments.readout,
         pooling=tuple(arguments.pooling),
         positional_moments=arguments.positional_moments,
         prototypes=arguments.prototypes,
@@ -324,6 +342,8 @@ def run_info(arguments):
     rows = [
         ("classes", ", ".join(str(label) for label in model.classes_)),
         ("token size", f"{model.n_features_in_}"),
+        ("embedding", model.embedding),
+        ("readout", model.readout_),
         ("pooling", ", ".join(model.transformer_.layout.pooling)),
         ("positional moments", f"{model.positional_moments}"),
         ("blocks", f"{model.n_blocks_}"),
@@ -365,6 +385,8 @@ def run_report(arguments):
             ("test sequences", f"{len(X_test)}"),
             ("token size", f"{model.n_features_in_}"),
             ("training lengths", f"{min(lengths)} to {max(lengths)} tokens"),
+            ("embedding", model.embedding),
+            ("readout", f"{model.readout_} (requested {model.readout})"),
             ("pooling", f"{', '.join(model.transformer_.layout.pooling)}"),
             ("positional moments", f"{model.positional_moments}"),
             (

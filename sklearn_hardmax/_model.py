@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.sparse import csr_array, issparse
 from sklearn import get_config
 from sklearn.utils import gen_batches
 
@@ -26,6 +27,12 @@ POOLING_KINDS = ("mean", "max", "min")
 # chunks small enough to spread over joblib workers and fixes their
 # boundaries independently of the number of jobs.
 SEQUENCES_PER_CHUNK = 2048
+
+
+def _count_nonzero(array):
+    if issparse(array):
+        return int(array.count_nonzero())
+    return int(np.count_nonzero(array))
 
 
 def _check_matrix(name, array, shape):
@@ -67,12 +74,17 @@ def _physical_memory():
 
 
 def _pool_chunk(front, tokens, offsets):
-    """Run the embedding and the blocks up to pooling; one token per sequence."""
+    """Run the embedding and the blocks up to pooling; one token per sequence.
+
+    The pooling block's attention layer is evaluated for the first token of
+    each sequence only, which after pooling equals every other token.
+    """
     embedding, blocks = front
     states = embedding.forward(tokens, offsets)
-    for block in blocks:
+    for block in blocks[:-1]:
         states = block.forward(states, offsets)
-    return states[offsets[:-1]]
+    states = blocks[-1].feed_forward.forward(states)
+    return blocks[-1].attention.forward_first(states, offsets)
 
 
 # Rows of the matrix products over tokens are padded to a multiple of this.
@@ -80,21 +92,39 @@ ROW_BLOCK = 64
 
 
 def row_blocked_product(left, right):
-    """Return ``left @ right`` with the rows of ``left`` padded to ``ROW_BLOCK``.
+    """Return ``left @ right`` computed in blocks of ``ROW_BLOCK`` rows.
 
-    A BLAS takes other code paths for a single row or for a ragged edge of
-    rows, and they round differently. With the rows padded with zeros to a
-    multiple of ``ROW_BLOCK``, each row's result does not depend on the other
-    rows, so a sequence gets the same values alone as inside a batch.
+    A BLAS takes other code paths for a single row, for a ragged edge of rows
+    or for another number of rows, and they round differently. Computed in
+    zero-padded blocks of exactly ``ROW_BLOCK`` rows, each row's result does
+    not depend on the other rows, so a sequence gets the same values alone as
+    inside a batch.
     """
     # NOTE: this is measured with the OpenBLAS that numpy wheels ship, not a
     # guarantee of every BLAS; tests check it on the installed one.
     n_rows = left.shape[0]
-    if n_rows % ROW_BLOCK == 0:
-        return left @ right
-    padded = np.zeros((-(-n_rows // ROW_BLOCK) * ROW_BLOCK, left.shape[1]))
-    padded[:n_rows] = left
-    return (padded @ right)[:n_rows]
+    result = np.empty((n_rows, right.shape[1]))
+    # Every product has exactly ROW_BLOCK rows, because a BLAS may also
+    # choose its kernel by the number of rows.
+    block = np.zeros((ROW_BLOCK, left.shape[1]))
+    for start in range(0, n_rows, ROW_BLOCK):
+        stop = min(start + ROW_BLOCK, n_rows)
+        if stop - start == ROW_BLOCK:
+            result[start:stop] = left[start:stop] @ right
+            continue
+        block[: stop - start] = left[start:stop]
+        block[stop - start :] = 0.0
+        result[start:stop] = (block @ right)[: stop - start]
+    return result
+
+
+def _run_blocks(blocks, pooled):
+    """Run blocks on one pooled token per sequence."""
+    offsets = np.arange(pooled.shape[0] + 1)
+    states = pooled
+    for block in blocks:
+        states = block.forward(states, offsets)
+    return states
 
 
 def _fused_maxima(pooled, fused):
@@ -142,6 +172,18 @@ class FeedForward:
     """
 
     def __init__(self, weight_in, bias, weight_out):
+        if issparse(weight_in) or issparse(weight_out):
+            weight_in = csr_array(weight_in, dtype=np.float64)
+            weight_out = csr_array(weight_out, dtype=np.float64)
+            if weight_out.shape != weight_in.shape[::-1]:
+                raise ValueError(
+                    f"weight_out must have shape {weight_in.shape[::-1]}, got "
+                    f"{weight_out.shape}."
+                )
+            self.weight_in = weight_in
+            self.bias = _check_matrix("bias", bias, (weight_in.shape[0],))
+            self.weight_out = weight_out
+            return
         weight_in = np.asarray(weight_in, dtype=np.float64)
         if weight_in.ndim != 2:
             raise ValueError(
@@ -166,15 +208,23 @@ class FeedForward:
     def n_params(self):
         """Number of nonzero weights in ``U``, ``b`` and ``W``."""
         return int(
-            np.count_nonzero(self.weight_in)
+            _count_nonzero(self.weight_in)
             + np.count_nonzero(self.bias)
-            + np.count_nonzero(self.weight_out)
+            + _count_nonzero(self.weight_out)
         )
 
     def forward(self, tokens):
-        """Apply the layer to every row of ``tokens`` (n_tokens, dim)."""
+        """Apply the layer to every row of ``tokens`` (n_tokens, dim).
+
+        Sparse weights (scipy CSR arrays, for layers whose units each read and
+        write a few coordinates) give the same function at a cost linear in
+        their nonzero entries. Their products sum in a fixed order per row.
+        """
         if self.width == 0:
             return tokens
+        if issparse(self.weight_in):
+            activations = np.maximum((self.weight_in @ tokens.T).T + self.bias, 0.0)
+            return tokens + (self.weight_out @ activations.T).T
         activations = np.maximum(row_blocked_product(tokens, self.weight_in.T) + self.bias, 0.0)
         return tokens + row_blocked_product(activations, self.weight_out.T)
 
@@ -200,6 +250,10 @@ class AttentionHead:
     ``q_i < 0``, and all tokens when ``q_i = 0``. This reading of the scores
     is exact in real arithmetic and needs no score matrix.
 
+    A rank-one head with ``attention="softmax"`` replaces the maximizers by
+    the weights ``softmax_l(q_i k_l / temperature)``. It needs a query that is
+    constant within each sequence.
+
     Parameters
     ----------
     query : array-like of shape (rank, dim)
@@ -208,6 +262,10 @@ class AttentionHead:
         The matrix ``K``.
     value_coordinates : array-like of int
         The token coordinates that the head writes.
+    attention : {"hardmax", "softmax"}, default="hardmax"
+        How a rank-one head weighs the tokens.
+    temperature : float or None, default=None
+        Temperature of a softmax head.
 
     Examples
     --------
@@ -239,7 +297,19 @@ class AttentionHead:
     [1.0, 1.0, 1.0, 0.0]
     """
 
-    def __init__(self, query, key, value_coordinates):
+    def __init__(
+        self, query, key, value_coordinates, *, attention="hardmax", temperature=None
+    ):
+        if attention not in ("hardmax", "softmax"):
+            raise ValueError(
+                f"attention must be 'hardmax' or 'softmax', got {attention!r}."
+            )
+        if attention == "softmax" and not (temperature is not None and temperature > 0):
+            raise ValueError(
+                f"A softmax head needs a positive temperature, got {temperature!r}."
+            )
+        self.attention = attention
+        self.temperature = temperature
         query = np.asarray(query, dtype=np.float64)
         if query.ndim != 2 or query.shape[0] not in (0, 1):
             raise ValueError(
@@ -272,16 +342,23 @@ class AttentionHead:
             + self.value_coordinates.size
         )
 
-    def attend(self, tokens, offsets):
+    def attend(self, tokens, offsets, first_only=False):
         """Return, for every token, the mean of its value coordinates over C(i).
 
-        The result has shape (n_tokens, len(value_coordinates)).
+        The result has shape (n_tokens, len(value_coordinates)), or
+        (n_sequences, len(value_coordinates)) for the first token of each
+        sequence with ``first_only``.
         """
         values = tokens[:, self.value_coordinates]
+        if self.rank == 0:
+            means = _segment_mean(values, offsets)
+            return means if first_only else np.repeat(means, np.diff(offsets), axis=0)
+        result = self._attend_rank_one(tokens, offsets, values)
+        return result[offsets[:-1]] if first_only else result
+
+    def _attend_rank_one(self, tokens, offsets, values):
         lengths = np.diff(offsets)
         whole_mean = np.repeat(_segment_mean(values, offsets), lengths, axis=0)
-        if self.rank == 0:
-            return whole_mean
 
         # Only the nonzero entries of Q and K enter the scores, so a one-hot
         # key reads its coordinate exactly.
@@ -289,6 +366,9 @@ class AttentionHead:
         key_support = np.flatnonzero(self.key[0])
         query_values = tokens[:, query_support] @ self.query[0, query_support]
         key_values = tokens[:, key_support] @ self.key[0, key_support]
+
+        if getattr(self, "attention", "hardmax") == "softmax":
+            return self._softmax_attend(values, query_values, key_values, offsets)
 
         result = whole_mean
         for sign, extreme in ((1.0, np.maximum), (-1.0, np.minimum)):
@@ -303,6 +383,28 @@ class AttentionHead:
             leader_mean = np.repeat(leader_mean, lengths, axis=0)
             result = np.where(attends[:, None], leader_mean, result)
         return result
+
+    def _softmax_attend(self, values, query_values, key_values, offsets):
+        """Average values with weights ``softmax(q_i k_l / temperature)``.
+
+        The query must be constant within each sequence, as it is for the
+        leader heads of the construction, which read the constant coordinate.
+        The weights are then the same for every token of a sequence.
+        """
+        starts = offsets[:-1]
+        lengths = np.diff(offsets)
+        query_per_sequence = query_values[starts]
+        if not np.array_equal(query_values, np.repeat(query_per_sequence, lengths)):
+            raise ValueError(
+                "A softmax head needs a query that is constant within each "
+                "sequence; this head's query varies."
+            )
+        logits = np.repeat(query_per_sequence, lengths) * key_values / self.temperature
+        logits -= np.repeat(np.maximum.reduceat(logits, starts), lengths)
+        weights = np.exp(logits)
+        totals = np.add.reduceat(weights, starts)
+        weighted = np.add.reduceat(values * weights[:, None], starts, axis=0)
+        return np.repeat(weighted / totals[:, None], lengths, axis=0)
 
     def __repr__(self):
         return (
@@ -375,6 +477,13 @@ class HardmaxAttention:
         """Number of nonzero weights over all heads."""
         return sum(head.n_params for head in self.heads)
 
+    def forward_first(self, tokens, offsets):
+        """Return the updated first token of every sequence, (n_sequences, dim)."""
+        first = tokens[offsets[:-1]].copy()
+        for head in self.heads:
+            first[:, head.value_coordinates] = head.attend(tokens, offsets, first_only=True)
+        return first
+
     def forward(self, tokens, offsets):
         """Apply every head to the ragged batch ``(tokens, offsets)``."""
         if not self.heads:
@@ -444,8 +553,9 @@ class TokenLayout:
     """Positions of the registers inside a token of the hardmax transformer.
 
     A token contains, in this order: one copy of the embedded features for every
-    pooling kind, a constant coordinate equal to 1, the separation
-    coordinates, the raw coordinates, the scratch coordinates (one per
+    pooling kind, the proportion features (mean-pooled ramps of the
+    convolution embedding, absent otherwise), a constant coordinate equal to
+    1, the separation coordinates, the raw coordinates, the scratch coordinates (one per
     separation witness) and one score coordinate per class. The raw
     coordinates are an exact copy of the input token, followed by its relative
     position when the embedding has positional features. Separation bumps read
@@ -465,6 +575,8 @@ class TokenLayout:
         Number of score coordinates.
     n_raw : int, default=0
         Number of raw coordinates.
+    n_proportions : int, default=0
+        Number of proportion features.
 
     Examples
     --------
@@ -497,6 +609,7 @@ class TokenLayout:
     n_scratch: int
     n_classes: int
     n_raw: int = 0
+    n_proportions: int = 0
 
     def register(self, kind):
         """Return the coordinates of the register of pooling ``kind``."""
@@ -504,9 +617,15 @@ class TokenLayout:
         return np.arange(start, start + self.n_embedded)
 
     @property
+    def proportions(self):
+        """Indices of the proportion features."""
+        start = len(self.pooling) * self.n_embedded
+        return np.arange(start, start + self.n_proportions)
+
+    @property
     def constant(self):
         """Index of the constant coordinate."""
-        return len(self.pooling) * self.n_embedded
+        return len(self.pooling) * self.n_embedded + self.n_proportions
 
     @property
     def separation(self):
@@ -534,14 +653,15 @@ class TokenLayout:
     @property
     def pooled(self):
         """Coordinates that vary between sequences after pooling."""
-        registers = np.arange(self.constant)
-        return np.concatenate([registers, self.separation])
+        registers_and_proportions = np.arange(self.constant)
+        return np.concatenate([registers_and_proportions, self.separation])
 
     @property
     def dim(self):
         """Token width."""
         return (
             len(self.pooling) * self.n_embedded
+            + self.n_proportions
             + 1
             + self.n_separation
             + self.n_raw
@@ -627,6 +747,11 @@ class Embedding:
             np.count_nonzero(self.mean) + np.count_nonzero(self.scale) + copies + 1
         )
 
+    @property
+    def positional(self):
+        """Whether the embedding depends on token positions."""
+        return self.n_moments > 0
+
     @staticmethod
     def positions(offsets):
         """Return the relative position ``tau`` in [0, 1] of every token."""
@@ -637,7 +762,7 @@ class Embedding:
 
     def raw_features(self, tokens, offsets):
         """Return the raw coordinates: the tokens, then ``tau`` if positional."""
-        if self.n_moments == 0:
+        if not self.positional:
             return tokens
         return np.hstack([tokens, self.positions(offsets)[:, None]])
 
@@ -708,10 +833,13 @@ class HardmaxTransformer:
     readout : Readout
     pooling_block : int or None, default=None
         Index of the block after which every token of a sequence is
-        identical. The blocks after it must be running-maximum readout blocks
-        (each unit writes one score coordinate). When it is set, the forward
-        pass carries one token per sequence past it and may evaluate those
-        blocks in fused form. None runs every block on every token.
+        identical. When it is set, the forward pass carries one token per
+        sequence past it. None runs every block on every token.
+    fused_readout : bool, default=True
+        Whether the blocks after ``pooling_block`` are running-maximum
+        readout blocks (each unit writes one score coordinate) to evaluate in
+        fused form. False runs them one after the other, as a linear readout
+        block needs.
 
     Attributes
     ----------
@@ -761,11 +889,14 @@ class HardmaxTransformer:
            [-2. ,  2. ]])
     """
 
-    def __init__(self, embedding, blocks, readout, *, pooling_block=None):
+    def __init__(
+        self, embedding, blocks, readout, *, pooling_block=None, fused_readout=True
+    ):
         self.embedding = embedding
         self.blocks = tuple(blocks)
         self.readout = readout
         self.pooling_block = pooling_block
+        self.fused_readout = fused_readout
         self.layout = embedding.layout
         self._fused_readout = None
 
@@ -897,8 +1028,18 @@ class HardmaxTransformer:
         Pre-activations are computed in chunks that fit in scikit-learn's
         ``working_memory``, so no (n_sequences, n_prototypes) matrix is
         allocated at once. Chunks run in parallel with joblib when ``n_jobs``
-        asks for it; their boundaries do not depend on ``n_jobs``.
+        asks for it; their boundaries do not depend on ``n_jobs``. Without
+        ``fused_readout`` the blocks run one after the other on the pooled
+        tokens.
         """
+        if not getattr(self, "fused_readout", True):
+            blocks = self.blocks[self.pooling_block + 1 :]
+            size = min(chunk_rows(8 * self.layout.dim * 4, pooled.shape[0]), SEQUENCES_PER_CHUNK)
+            batches = list(gen_batches(pooled.shape[0], size))
+            chunks = Parallel(n_jobs=n_jobs)(
+                delayed(_run_blocks)(blocks, pooled[batch]) for batch in batches
+            )
+            return np.vstack(chunks) if chunks else pooled.copy()
         if self._fused_readout is None:
             self._build_fused_readout()
         fused = self._fused_readout

@@ -272,8 +272,14 @@ SETTINGS = [
 ]
 
 
+# The parameter count above follows the moments embedding and the
+# nearest-prototype readout; the convolution embedding and the linear readout
+# are checked in test_fit_exact_with_convolution_and_linear.
+MOMENTS_PROTOTYPE = {"embedding": "moments", "readout": "prototype"}
+
+
 def _fit(X, y, settings):
-    model = HardmaxTransformerClassifier(random_state=0, **settings)
+    model = HardmaxTransformerClassifier(random_state=0, **{**MOMENTS_PROTOTYPE, **settings})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(X, y)
@@ -300,7 +306,7 @@ def test_fit_exact_on_family(family, settings):
 def test_fit_warns_on_permutations_without_positions():
     X, y = permuted(np.random.default_rng(1))
     with pytest.warns(IndistinguishableSequencesWarning, match="6 groups"):
-        model = HardmaxTransformerClassifier(positional_moments=0).fit(X, y)
+        model = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE, positional_moments=0).fit(X, y)
     # Each pair has one vote per class, so the tie goes to the first class.
     assert np.array_equal(model.predict(X), np.zeros(12, dtype=int))
     assert len(model.conflicting_groups_) == 6
@@ -310,7 +316,7 @@ def test_fit_separates_permutations_with_positions():
     X, y = permuted(np.random.default_rng(1))
     with warnings.catch_warnings():
         warnings.simplefilter("error", IndistinguishableSequencesWarning)
-        model = HardmaxTransformerClassifier(positional_moments=1).fit(X, y)
+        model = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE, positional_moments=1).fit(X, y)
     assert np.array_equal(model.predict(X), y)
 
 
@@ -319,7 +325,7 @@ def test_fit_needs_witness_for_equal_means():
     # alone cannot tell them apart.
     a, c = np.array([[0.0]]), np.array([[2.0]])
     X = [np.vstack([a, c]), (a + c) / 2]
-    model = HardmaxTransformerClassifier(pooling=("mean",), positional_moments=0)
+    model = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE, pooling=("mean",), positional_moments=0)
     model.fit(X, [0, 1])
     assert len(model.witnesses_) == 1
     assert np.array_equal(model.predict(X), [0, 1])
@@ -330,7 +336,7 @@ def test_fit_majority_with_lost_class_scores_minus_infinity():
     X = [token, token, token, np.array([[5.0, 5.0]])]
     y = np.array(["a", "a", "b", "c"])
     with pytest.warns(IndistinguishableSequencesWarning):
-        model = HardmaxTransformerClassifier().fit(X, y)
+        model = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE).fit(X, y)
     assert model.classes_.tolist() == ["a", "b", "c"]
     assert model.predict(X).tolist() == ["a", "a", "a", "c"]
     scores = model.decision_function([np.array([[3.0, 3.0]]), token])
@@ -341,7 +347,7 @@ def test_fit_majority_with_lost_class_scores_minus_infinity():
 def test_fit_majority_tie_goes_to_first_class():
     token = np.array([[0.5]])
     with pytest.warns(IndistinguishableSequencesWarning):
-        model = HardmaxTransformerClassifier().fit([token, token], ["z", "y"])
+        model = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE).fit([token, token], ["z", "y"])
     assert model.predict([token]).tolist() == ["y"]
 
 
@@ -362,11 +368,11 @@ def test_fit_integer_and_float32_input_match_float64():
     rng = np.random.default_rng(4)
     X = [rng.integers(0, 5, size=(rng.integers(1, 6), 2)) for _ in range(30)]
     y = rng.integers(0, 2, size=30)
-    reference = HardmaxTransformerClassifier(random_state=0).fit(
+    reference = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE, random_state=0).fit(
         [sequence.astype(np.float64) for sequence in X], y
     )
     for dtype in (np.int64, np.int32, np.float32):
-        model = HardmaxTransformerClassifier(random_state=0)
+        model = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IndistinguishableSequencesWarning)
             model.fit([sequence.astype(dtype) for sequence in X], y)
@@ -380,7 +386,7 @@ def test_fit_exact_with_many_classes():
     rng = np.random.default_rng(5)
     X = [rng.normal(size=(rng.integers(1, 4), 2)) for _ in range(60)]
     y = np.arange(60)
-    model = HardmaxTransformerClassifier().fit(X, y)
+    model = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE).fit(X, y)
     assert np.array_equal(model.predict(X), y)
     # Every class has one prototype, so all of them share one readout block.
     assert model.n_blocks_ == 2
@@ -405,7 +411,7 @@ def test_training_margin_exceeds_float_floor():
     # The separation offsets must leave every pair of differently labelled
     # sequences apart by more than rounding, also in the literal chain.
     X, y = mixed_amplitudes(np.random.default_rng(7))
-    model = HardmaxTransformerClassifier(pooling=("mean",), positional_moments=0)
+    model = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE, pooling=("mean",), positional_moments=0)
     model.fit(X, y)
     outputs, _ = model.transformer_.forward(X, return_states=True)
     scores = model.transformer_.readout.forward(np.array([out[0] for out in outputs]))
@@ -423,8 +429,8 @@ def test_condensed_prototypes_are_fewer_and_exact():
     centers = rng.normal(size=(3, 2)) * 4
     y = np.repeat(np.arange(3), 40)
     X = [centers[label] + rng.normal(size=(rng.integers(2, 6), 2)) for label in y]
-    full = HardmaxTransformerClassifier(random_state=0).fit(X, y)
-    condensed = HardmaxTransformerClassifier(prototypes="condensed", random_state=0)
+    full = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE, random_state=0).fit(X, y)
+    condensed = HardmaxTransformerClassifier(**MOMENTS_PROTOTYPE, prototypes="condensed", random_state=0)
     condensed.fit(X, y)
     assert np.array_equal(condensed.predict(X), y)
     assert condensed.n_prototypes_ < full.n_prototypes_ / 2
@@ -449,3 +455,76 @@ def test_sequence_too_long_for_memory_rejected(monkeypatch):
     X = [np.ones((10_000, 3)), np.zeros((2, 3))]
     with pytest.raises(ValueError, match="Sequence 0 has 10000 tokens; pooling it needs"):
         HardmaxTransformerClassifier().fit(X, [0, 1])
+
+
+CONVOLUTION_SETTINGS = [
+    {},
+    {"readout": "prototype"},
+    {"embedding": "moments", "readout": "auto", "positional_moments": 0},
+    {"pooling": ("mean", "max"), "attention": "softmax"},
+    {"embedding": "moments", "readout": "prototype", "pooling": ("max", "min"),
+     "attention": "softmax", "positional_moments": 0},
+]
+
+
+def _linear_block_params(block):
+    layer = block.feed_forward
+    return (
+        np.count_nonzero(layer.weight_in)
+        + np.count_nonzero(layer.bias)
+        + np.count_nonzero(layer.weight_out)
+    )
+
+
+@pytest.mark.parametrize("settings", CONVOLUTION_SETTINGS, ids=str)
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.__name__)
+def test_fit_exact_with_convolution_and_linear(family, settings):
+    X, y = family(np.random.default_rng(0))
+    model = HardmaxTransformerClassifier(random_state=0, **settings)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    conflicts = [w for w in caught if issubclass(w.category, IndistinguishableSequencesWarning)]
+    embedding = settings.get("embedding", "convolution")
+    moments = model.positional_moments if embedding == "moments" else 1
+    expected, n_conflicts = expected_training_labels(X, y, moments, model.classes_)
+
+    assert len(conflicts) == (1 if n_conflicts else 0)
+    assert np.array_equal(model.training_labels_, expected)
+    assert np.array_equal(model.predict(X), expected)
+    assert model.n_blocks_ <= expected_n_blocks_bound(X)
+    assert model.readout_ in ("linear", "prototype")
+    if settings.get("readout", "auto") == "prototype":
+        assert model.readout_ == "prototype"
+    if model.readout_ == "linear":
+        # One readout block of two units per class, whatever N is.
+        readout_block = model.transformer_.blocks[-1]
+        assert model.n_blocks_ == model.transformer_.pooling_block + 2
+        assert readout_block.feed_forward.width == 2 * model.classes_.size
+        assert model.n_prototypes_ == 0
+        assert _linear_block_params(readout_block) > 0
+
+
+def test_linear_readout_falls_back_with_more_sequences_than_features():
+    # 200 one-token sequences of one feature: no linear head on a handful of
+    # pooled features classifies alternating labels exactly.
+    rng = np.random.default_rng(10)
+    X = np.sort(rng.normal(size=(200, 1)), axis=0)
+    y = np.arange(200) % 2
+    model = HardmaxTransformerClassifier(embedding="moments", readout="auto").fit(X, y)
+    assert model.readout_ == "prototype"
+    assert np.array_equal(model.predict(X), y)
+    with pytest.raises(ValueError, match="No ridge penalty gives a linear readout"):
+        HardmaxTransformerClassifier(embedding="moments", readout="linear").fit(X, y)
+
+
+def test_convolution_embedding_separates_order():
+    # The same tokens in another order: convolutions see the order.
+    rng = np.random.default_rng(11)
+    base = [rng.normal(size=(6, 2)) for _ in range(5)]
+    X = base + [sequence[::-1] for sequence in base]
+    y = np.array([0] * 5 + [1] * 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IndistinguishableSequencesWarning)
+        model = HardmaxTransformerClassifier(random_state=0).fit(X, y)
+    assert np.array_equal(model.predict(X), y)

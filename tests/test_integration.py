@@ -82,8 +82,12 @@ def test_same_random_state_gives_identical_layers(ragged):
     second = HardmaxTransformerClassifier(random_state=7).fit(X, y)
     assert first.n_params_ == second.n_params_
     for one, two in zip(first.transformer_.blocks, second.transformer_.blocks):
-        assert np.array_equal(one.feed_forward.weight_in, two.feed_forward.weight_in)
-        assert np.array_equal(one.feed_forward.weight_out, two.feed_forward.weight_out)
+        for name in ("weight_in", "weight_out"):
+            left = getattr(one.feed_forward, name)
+            right = getattr(two.feed_forward, name)
+            if hasattr(left, "toarray"):
+                left, right = left.toarray(), right.toarray()
+            assert np.array_equal(left, right)
     assert np.array_equal(first.decision_function(X), second.decision_function(X))
 
 
@@ -140,12 +144,20 @@ def test_decision_function_binary_shape(ragged):
 
 def test_get_feature_names_out_matches_transform(ragged):
     X, y = ragged
-    model = HardmaxTransformerClassifier(pooling=("mean", "max"), positional_moments=1)
+    model = HardmaxTransformerClassifier(
+        embedding="moments", pooling=("mean", "max"), positional_moments=1
+    )
     model.fit(X, y)
     names = model.get_feature_names_out()
     assert names.shape == (model.transform(X[:2]).shape[1],)
     assert names[0] == "mean_x0"
     assert "max_x3_cos1" in names
+    convolution = HardmaxTransformerClassifier(pooling=("mean", "max")).fit(X, y)
+    names = convolution.get_feature_names_out()
+    assert names.shape == (convolution.transform(X[:2]).shape[1],)
+    assert names[0] == "mean_conv0"
+    assert "max_conv83" in names
+    assert "proportion_conv0_bias0" in names
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,16 @@ def test_main_reports_size_accuracy_and_times(capsys):
     assert float(values["test accuracy"]) >= 0.95
     assert values["fit time"].endswith(" s")
     assert values["predict time"].endswith("for 370 sequences")
-    assert values["prototypes"] == "270 (all)"
-    assert len(lines) == 14
+    assert values["embedding"] == "convolution"
+    assert values["readout"] == "linear (requested auto)"
+    assert values["blocks"].startswith("3 ")
+    assert values["prototypes"] == "0 (all)"
+    assert len(lines) == 16
 
 
 def test_main_accepts_pooling_and_moments(capsys):
-    report, _ = _report(capsys, ["--pooling", "max", "min", "--positional-moments", "0"])
+    argv = ["--embedding", "moments", "--pooling", "max", "min", "--positional-moments", "0"]
+    report, _ = _report(capsys, argv)
     values = {name.strip(): value.strip() for name, value in report.items()}
     assert values["pooling"] == "max, min"
     assert values["positional moments"] == "0"
@@ -42,7 +46,9 @@ def test_main_accepts_pooling_and_moments(capsys):
 
 
 def test_main_condensed_prototypes_fewer_blocks(capsys):
-    report, _ = _report(capsys, ["--prototypes", "condensed"])
+    report, _ = _report(
+        capsys, ["--embedding", "moments", "--readout", "prototype", "--prototypes", "condensed"]
+    )
     values = {name.strip(): value.strip() for name, value in report.items()}
     assert values["training accuracy"] == "1.0000"
     assert int(values["prototypes"].split()[0]) < 270

@@ -70,7 +70,11 @@ def test_dask_backend_predicts_like_serial(data, serial):
             predictions = model.predict(X_new)
             scores = model.decision_function(X_new)
     assert np.array_equal(predictions, expected)
-    assert np.array_equal(scores, serial.decision_function(X_new))
+    # Dask workers run BLAS with another number of threads, which may round
+    # the readout's products differently in the last bits.
+    np.testing.assert_allclose(
+        scores, serial.decision_function(X_new), rtol=1e-12, atol=1e-12
+    )
 
 
 def _dump(model):

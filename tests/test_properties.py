@@ -161,8 +161,13 @@ def model_parameters(positional_moments=None):
     """Draw estimator parameters, with ``positional_moments`` from 0 to 3 by default."""
     if positional_moments is None:
         positional_moments = st.integers(0, 3)
+    # The moments embedding keeps these tests fast; the convolution embedding
+    # has its own exactness tests in test_exactness.py.
     return st.fixed_dictionaries(
         {
+            "embedding": st.just("moments"),
+            "readout": st.sampled_from(["prototype", "auto"]),
+            "attention": st.sampled_from(["hardmax", "softmax"]),
             "pooling": st.lists(
                 st.sampled_from(POOLING_KINDS), min_size=1, max_size=3, unique=True
             ).map(tuple),
@@ -276,6 +281,9 @@ def test_predict_matches_score_argmax(dataset, parameters):
         fresh=[np.array([[0.0]])],
     ),
     parameters={
+        "embedding": "moments",
+        "readout": "prototype",
+        "attention": "hardmax",
         "pooling": ("max",),
         "positional_moments": 0,
         "prototypes": "all",

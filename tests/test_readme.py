@@ -19,7 +19,8 @@ def test_readme_python_example_runs(capsys):
     printed = capsys.readouterr().out.split()
     # The comments in the example quote these figures.
     assert printed[0] == "1.0"
-    assert round(float(printed[3]), 4) == 0.973
+    assert printed[3] == "linear"
+    assert round(float(printed[4]), 4) == 0.9946
 
 
 def test_readme_has_two_setup_commands():
