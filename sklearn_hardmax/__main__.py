@@ -1,9 +1,10 @@
 """Command line: the bundled-data report, and fit, predict and info on files.
 
 ``python -m sklearn_hardmax`` with no command constructs the transformer on
-the official Japanese Vowels training split and prints its size next to the
-hardmax construction of arXiv:2502.02270 (4N + 1 blocks for N sequences), the
-training and test accuracy, and the fit and predict times.
+the official Japanese Vowels training split. It prints the network's size
+next to the 4N + 1 blocks for N sequences of the hardmax construction of
+arXiv:2502.02270, the training and test accuracy, and the fit and predict
+times.
 
 ``fit TRAIN.ts --model MODEL`` saves a fitted model with joblib,
 ``predict MODEL DATA.ts`` prints or writes its predictions, and ``info MODEL``
