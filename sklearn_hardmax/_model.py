@@ -223,6 +223,11 @@ class FeedForward:
         if self.width == 0:
             return tokens
         if issparse(self.weight_in):
+            # NOTE: for the convolution embedding's ramps this materializes
+            # (n_tokens, 2 * n_proportions) activations, which makes predict
+            # memory-bound, about 0.6 s for Japanese Vowels' 370 test
+            # sequences on 2 cores. Fusing the ramps with the mean head per
+            # block of tokens would avoid it.
             activations = np.maximum((self.weight_in @ tokens.T).T + self.bias, 0.0)
             return tokens + (self.weight_out @ activations.T).T
         activations = np.maximum(row_blocked_product(tokens, self.weight_in.T) + self.bias, 0.0)
