@@ -346,7 +346,7 @@ def run_info(arguments):
         ("embedding", model.embedding),
         ("readout", model.readout_),
         ("pooling", ", ".join(model.transformer_.layout.pooling)),
-        ("positional moments", f"{model.positional_moments}"),
+        ("positional moments", _moments_text(model)),
         ("blocks", f"{model.n_blocks_}"),
         ("parameters", f"{model.n_params_} nonzero weights"),
         ("witnesses", f"{len(model.witnesses_)}"),
@@ -355,6 +355,12 @@ def run_info(arguments):
     ]
     _print_rows(rows)
     return 0
+
+
+def _moments_text(model):
+    if model.embedding != "moments":
+        return "not used by the convolution embedding"
+    return f"{model.positional_moments}"
 
 
 def _print_rows(rows):
@@ -389,7 +395,7 @@ def run_report(arguments):
             ("embedding", model.embedding),
             ("readout", f"{model.readout_} (requested {model.readout})"),
             ("pooling", f"{', '.join(model.transformer_.layout.pooling)}"),
-            ("positional moments", f"{model.positional_moments}"),
+            ("positional moments", _moments_text(model)),
             (
                 "blocks",
                 f"{model.n_blocks_} (hardmax theorem: 4N + 1 = {4 * n_sequences + 1})",

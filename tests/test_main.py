@@ -30,6 +30,7 @@ def test_main_reports_size_accuracy_and_times(capsys):
     assert values["fit time"].endswith(" s")
     assert values["predict time"].endswith("for 370 sequences")
     assert values["embedding"] == "convolution"
+    assert values["positional moments"] == "not used by the convolution embedding"
     assert values["readout"] == "linear (requested auto)"
     assert values["blocks"].startswith("3 ")
     assert values["prototypes"] == "0 (all)"
