@@ -13,7 +13,7 @@ import itertools
 
 import numpy as np
 
-from ._model import row_blocked_product
+from ._model import Embedding, row_blocked_product
 
 KERNEL_LENGTH = 9
 
@@ -124,8 +124,6 @@ class ConvolutionEmbedding:
 
     def raw_features(self, tokens, offsets):
         """Return the raw coordinates: the tokens, then their positions."""
-        from ._model import Embedding
-
         return np.hstack([tokens, Embedding.positions(offsets)[:, None]])
 
     def features(self, tokens, offsets):
@@ -158,16 +156,9 @@ class ConvolutionEmbedding:
             outputs[:, columns] = 3.0 * chosen.T - total
         return outputs
 
-    def forward(self, tokens, offsets):
-        """Return the embedded tokens (n_tokens, layout.dim) of a batch."""
-        features = self.features(tokens, offsets)
-        embedded = np.zeros((tokens.shape[0], self.layout.dim))
-        for kind in self.layout.pooling:
-            embedded[:, self.layout.register(kind)] = features
-        embedded[:, self.layout.constant] = 1.0
-        if self.layout.n_raw:
-            embedded[:, self.layout.raw] = self.raw_features(tokens, offsets)
-        return embedded
+    # The layout is filled as by the moments embedding, from this class's
+    # features and raw coordinates.
+    forward = Embedding.forward
 
 
 def fit_ramps(features, offsets, n_biases, rng):
