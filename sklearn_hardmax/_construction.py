@@ -59,8 +59,8 @@ from ._model import (
 EPSILON = np.finfo(np.float64).eps
 
 # Target number of proportion features of the convolution embedding. On the
-# bundled Japanese Vowels data about 2000 features (252 convolution outputs
-# times 8 biases) reached 0.99 test accuracy with a ridge readout; twice as
+# bundled Japanese Vowels data, about 2000 features (252 convolution outputs
+# times 8 biases) reached 0.99 test accuracy with a ridge readout. Twice as
 # many gained nothing.
 CONVOLUTION_FEATURES = 2016
 
@@ -805,8 +805,8 @@ def _split_group(members, labels, index, offsets):
     """Choose witness tokens until no two members with different labels agree.
 
     Members start in one cell. Each chosen token splits the cells by its
-    proportion in each member, and a token is chosen only for two members in
-    the same cell with different labels, so every choice splits a cell and a
+    proportion in each member. A token is chosen only for two members in the
+    same cell with different labels, so every choice splits a cell, and a
     group of m members needs at most m - 1 tokens. Returns the chosen token ids
     and, for each, the smallest nonzero difference of proportions it creates.
     """
@@ -943,10 +943,11 @@ def verify_exactness(
     3. a random subset of at most ``N_VERIFIED_SEQUENCES`` training sequences
        is predicted end to end through the stored readout.
 
-    With ``check_all``, for a readout over a subset of the training
-    representations, check 3 scores every training sequence instead and also
-    requires each margin to exceed the float64 floor: a sequence is then not
-    its own prototype, so check 2 alone does not prove exactness.
+    With ``check_all``, check 3 scores every training sequence instead and
+    requires each margin to exceed the float64 rounding of the scores. This
+    is for readouts where a training sequence need not be its own prototype
+    (condensed prototypes, the linear readout), because check 2 alone does
+    not prove exactness there.
 
     Returns the class scores of the subset and its sequence indices.
     """
@@ -1127,9 +1128,9 @@ def probability_temperature(scores, labels):
     """Return the median training margin, the temperature of ``predict_proba``.
 
     The margin of a training sequence is its own class score minus the best
-    other class score: the squared distance to the nearest prototype of
-    another class minus that to the nearest of its own, which is 0 when every
-    representation is a prototype. Returns 1.0 when there is no other class.
+    other class score. With prototypes, it is the squared distance to the
+    nearest prototype of another class minus that to the nearest of its own,
+    and the latter is 0 when every representation is a prototype. Returns 1.0 when there is no other class.
     """
     if scores.shape[1] < 2:
         return 1.0
@@ -1186,10 +1187,10 @@ def fit_linear_readout(representations, labels, n_classes, log):
     """Return the exact ridge head with the best leave-one-out accuracy, or None.
 
     Ridge regression with an intercept on one-hot targets coded -1/+1 is
-    solved for every penalty in ``RIDGE_ALPHAS`` from one eigendecomposition
-    of the centred Gram matrix (or of the covariance matrix when there are
-    more sequences than features), which also gives the exact leave-one-out
-    predictions through the diagonal of the hat matrix. A penalty qualifies
+    solved for every penalty in ``RIDGE_ALPHAS`` from one eigendecomposition.
+    It decomposes the centred Gram matrix, or the covariance matrix when
+    there are more sequences than features. The same decomposition gives the
+    exact leave-one-out predictions through the diagonal of the hat matrix. A penalty qualifies
     when the full fit classifies every training representation with a margin
     above float64 rounding; among those, the best leave-one-out accuracy
     wins, ties going to the larger penalty. Returns
