@@ -476,7 +476,7 @@ def choose_witness(index, first, second):
 
 @dataclass
 class EmbeddingSpec:
-    """What the embedding of a construction is made of.
+    """Description of the embedding of a construction.
 
     ``kind`` is "moments" (standardized tokens with cosine positional
     features) or "convolution" (a stem of dilated kernels whose outputs the
@@ -1040,22 +1040,34 @@ def _margin_exceeds_rounding(scores, labels, points):
         distance = np.sqrt(np.maximum(squared - scores, 0.0))
         norm_bound = np.sqrt(squared) + distance
         errors = 2.0 * gamma * (2.0 * norm_bound * np.sqrt(squared) + norm_bound**2)
+    return _wins_by_more_than(scores, labels, errors)
+
+
+def _wins_by_more_than(scores, labels, errors):
+    """Return, per row, whether the own class wins by twice the summed errors.
+
+    ``errors`` bounds the rounding error of every score. The sum is that of
+    the own class and of the best other class. A best other class scoring
+    ``-inf`` (a class without prototypes) adds no error.
+    """
+    margins, rival = _margins_and_rivals(scores, labels)
+    rows = np.arange(labels.size)
+    rival_errors = np.where(np.isfinite(scores[rows, rival]), errors[rows, rival], 0.0)
+    return margins > 2.0 * (errors[rows, labels] + rival_errors)
+
+
+def _margins_and_rivals(scores, labels):
+    """Return own class score minus the best other score, and that other class."""
     rows = np.arange(labels.size)
     others = scores.copy()
     others[rows, labels] = -np.inf
     rival = others.argmax(axis=1)
-    margins = scores[rows, labels] - others[rows, rival]
-    floors = 2.0 * (errors[rows, labels] + np.where(np.isfinite(others[rows, rival]), errors[rows, rival], 0.0))
-    return margins > floors
+    return scores[rows, labels] - others[rows, rival], rival
 
 
 def _margins(scores, labels):
     """Return own class score minus the best other class score, per row."""
-    rows = np.arange(labels.size)
-    own = scores[rows, labels]
-    others = scores.copy()
-    others[rows, labels] = -np.inf
-    return own - others.max(axis=1)
+    return _margins_and_rivals(scores, labels)[0]
 
 
 def condense_prototypes(representations, labels, candidates, rng, batch_size=256):
@@ -1142,10 +1154,14 @@ def probability_temperature(scores, labels):
 
 
 def _embedding_spec(kind, tokens, offsets, n_moments, random_state):
-    """Fit the embedding: standardization, and for convolutions the stem."""
+    """Fit the embedding: standardization, and for convolutions the stem.
+
+    Returns the spec and the embedded features of the training tokens when
+    fitting computed them (for convolutions), else None.
+    """
     mean, scale = fit_standardization(tokens)
     if kind == "moments":
-        return EmbeddingSpec("moments", mean, scale, n_moments=n_moments)
+        return EmbeddingSpec("moments", mean, scale, n_moments=n_moments), None
     dilations = choose_dilations(np.diff(offsets))
     channels = choose_channels(mean.size, N_KERNELS * dilations.size, random_state)
     spec = EmbeddingSpec(
@@ -1155,7 +1171,7 @@ def _embedding_spec(kind, tokens, offsets, n_moments, random_state):
     features = _Front(spec, ("mean",), 1, ("hardmax", None)).build([], 0.0)
     features = features.embedding.features(tokens, offsets)
     biases, widths = fit_ramps(features, offsets, n_biases, random_state)
-    return EmbeddingSpec(
+    spec = EmbeddingSpec(
         "convolution",
         mean,
         scale,
@@ -1164,6 +1180,7 @@ def _embedding_spec(kind, tokens, offsets, n_moments, random_state):
         biases=biases,
         widths=widths,
     )
+    return spec, features
 
 
 def _proportion_shift(spec, features, offsets):
@@ -1190,11 +1207,12 @@ def fit_linear_readout(representations, labels, n_classes, log):
     solved for every penalty in ``RIDGE_ALPHAS`` from one eigendecomposition.
     It decomposes the centred Gram matrix, or the covariance matrix when
     there are more sequences than features. The same decomposition gives the
-    exact leave-one-out predictions through the diagonal of the hat matrix. A penalty qualifies
-    when the full fit classifies every training representation with a margin
-    above float64 rounding; among those, the best leave-one-out accuracy
-    wins, ties going to the larger penalty. Returns
-    ``(weights, intercepts, alpha)`` or None when no penalty is exact.
+    exact leave-one-out predictions through the diagonal of the hat matrix.
+
+    A penalty qualifies when the full fit classifies every training
+    representation with a margin above float64 rounding. Among those, the
+    best leave-one-out accuracy wins, and ties go to the larger penalty.
+    Returns ``(weights, intercepts, alpha)`` or None when no penalty is exact.
     """
     n_sequences, n_pooled = representations.shape
     targets = -np.ones((n_sequences, n_classes))
@@ -1252,12 +1270,7 @@ def _linear_margin_exceeds_rounding(scores, labels, points, weights, intercepts)
     """
     gamma = (points.shape[1] + 3) * EPSILON
     errors = gamma * (np.abs(points) @ np.abs(weights).T + np.abs(intercepts))
-    rows = np.arange(labels.size)
-    others = scores.copy()
-    others[rows, labels] = -np.inf
-    rival = others.argmax(axis=1)
-    margins = scores[rows, labels] - others[rows, rival]
-    return margins > 2.0 * (errors[rows, labels] + errors[rows, rival])
+    return _wins_by_more_than(scores, labels, errors)
 
 
 def build_linear_readout_block(layout, weights, intercepts):
@@ -1325,13 +1338,14 @@ def construct_transformer(
     -------
     Construction
     """
-    spec = _embedding_spec(embedding, tokens, offsets, n_moments, random_state)
+    spec, features = _embedding_spec(embedding, tokens, offsets, n_moments, random_state)
     front = _Front(spec, pooling, n_classes, attention)
 
-    # Fail before any full-width work if one sequence cannot fit in memory.
+    # Fail before the full-width passes if one sequence cannot fit in memory.
     plain = front.build([], 0.0)
     plain._check_sequence_memory(offsets)
-    features = plain.embedding.features(tokens, offsets)
+    if features is None:
+        features = plain.embedding.features(tokens, offsets)
     index = TokenIndex.from_features(plain.embedding.raw_features(tokens, offsets), offsets)
     group_ids = group_indistinguishable(index)
     training_labels, conflicting = majority_labels(group_ids, labels, n_classes)
