@@ -1,10 +1,11 @@
-"""Compare pooling heads and positional moments on Japanese Vowels.
+"""Compare embeddings, readouts, pooling heads and moments on Japanese Vowels.
 
-Prints, for every setting, the 5-fold stratified cross-validated accuracy on
-the official training split, the accuracy on the official test split, and the
-size of the network fitted on the whole training split: first for the
-embeddings and readouts, then for the pooling heads and positional moments of
-the moments embedding with the prototype readout. The classifier's defaults
+For every setting the script prints the 5-fold stratified cross-validated
+accuracy on the official training split, the accuracy on the official test
+split, and the size of the network fitted on the whole training split. The
+first table compares embeddings and readouts. The second compares pooling
+heads and positional moments of the moments embedding with the prototype
+readout. The classifier's defaults
 are the convolution embedding with the automatic (here linear) readout and
 mean pooling, the best cross-validated setting of the first table.
 

@@ -17,7 +17,7 @@ every setting and reports the test accuracy of the best one.
 # The training split has 270 utterances of nine speakers, 30 per speaker.
 # Stratified folds keep that balance in every fold. Training accuracy is 1.0
 # for every setting, by construction, so only the accuracy on the held-out
-# folds tells the settings apart. The pooling heads set which summaries of a
+# folds distinguishes the settings. The pooling heads set which summaries of a
 # sequence the pooled representation contains. The positional moments add
 # cosine features of the relative position, so that mean pooling summarizes
 # the shape of a sequence over time. Both change the nearest-prototype rule

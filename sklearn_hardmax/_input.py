@@ -160,26 +160,31 @@ def _from_padded_array(estimator, X, reset):
             f"X contains non-numeric values ({error}). Every token must be a "
             "vector of numbers."
         ) from error
+
     n_sequences, max_tokens, n_features = X.shape
     if n_sequences == 0 or n_features == 0:
         raise ValueError(
-            f"Found array with shape {X.shape}; at least one sequence and one "
+            f"Found array with shape {X.shape}. At least one sequence and one "
             "feature per token are required."
         )
+
     padding = np.isnan(X).all(axis=2)
     # A row is trailing padding when it and every row after it are all NaN.
     trailing = np.flip(np.cumprod(np.flip(padding, axis=1), axis=1), axis=1)
     lengths = max_tokens - trailing.sum(axis=1)
-    for index in np.flatnonzero(lengths == 0):
+    empty = np.flatnonzero(lengths == 0)
+    if empty.size:
         raise ValueError(
-            f"Sequence {index} is empty: all its token rows are NaN padding. "
+            f"Sequence {empty[0]} is empty: all its token rows are NaN padding. "
             "Remove it from X."
         )
+
     is_token = ~trailing.astype(bool)
     tokens = X[is_token]
     if not np.isfinite(tokens).all():
         position = np.argwhere(is_token & ~np.isfinite(X).all(axis=2))[0]
         _check_finite(X[position[0], : lengths[position[0]]], position[0])
+
     _check_n_features(estimator, n_features, reset)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     return tokens, offsets

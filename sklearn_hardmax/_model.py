@@ -557,11 +557,12 @@ class Block:
 class TokenLayout:
     """Positions of the registers inside a token of the hardmax transformer.
 
-    A token contains, in this order: one copy of the embedded features for every
-    pooling kind, the proportion features (mean-pooled ramps of the
-    convolution embedding, absent otherwise), a constant coordinate equal to
-    1, the separation coordinates, the raw coordinates, the scratch coordinates (one per
-    separation witness) and one score coordinate per class. The raw
+    A token contains the following, in this order. First come one copy of the
+    embedded features for every pooling kind and the proportion features
+    (mean-pooled ramps of the convolution embedding, absent otherwise). Then
+    come a constant coordinate equal to 1, the separation coordinates, the raw
+    coordinates, the scratch coordinates (one per separation witness) and one
+    score coordinate per class. The raw
     coordinates are an exact copy of the input token, followed by its relative
     position when the embedding has positional features. Separation bumps read
     them because standardization can round distinct tokens to one value.
@@ -940,8 +941,8 @@ class HardmaxTransformer:
     def pooled_tokens(self, tokens, offsets, n_jobs=None):
         """Return the pooled token of every sequence of a ragged batch.
 
-        Chunks of sequences run in parallel with joblib when ``n_jobs`` asks
-        for it. Each sequence is reduced on its own, so the result does not
+        Chunks of sequences run in parallel with joblib when ``n_jobs``
+        requests it. Each sequence is reduced on its own, so the result does not
         depend on the chunking. A sequence too long to pool in this machine's
         memory raises a ValueError before any work starts.
         """
@@ -1033,7 +1034,7 @@ class HardmaxTransformer:
         Pre-activations are computed in chunks that fit in scikit-learn's
         ``working_memory``, so no (n_sequences, n_prototypes) matrix is
         allocated at once. Chunks run in parallel with joblib when ``n_jobs``
-        asks for it; their boundaries do not depend on ``n_jobs``. Without
+        requests it. Their boundaries do not depend on ``n_jobs``. Without
         ``fused_readout`` the blocks run one after the other on the pooled
         tokens.
         """

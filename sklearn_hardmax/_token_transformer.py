@@ -153,7 +153,7 @@ class TokenTransformer(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
         transformer = clone(self._make_transformer())
         if hasattr(transformer, "set_output"):
             # The container depends on the form of X, which the inner
-            # transformer never sees, so this estimator's configuration decides.
+            # transformer never receives, so this estimator's setting decides.
             transformer.set_output(transform="default")
         return transformer
 

@@ -1,10 +1,10 @@
 """Exactness of the constructed transformer on hard training sets.
 
-Every case checks three things: each training sequence gets its label (or its
-group's majority label, with a warning, when no hardmax transformer can tell
-the group apart), the network has at most ``n_sequences + 2`` blocks, and the
-reported parameter count equals a count derived here from the structure of
-the construction.
+Every case checks three things. Each training sequence gets its label, or its
+group's majority label with a warning when no hardmax transformer can
+distinguish the group. The network has at most ``n_sequences + 2`` blocks.
+The reported parameter count equals a count derived here from the structure
+of the construction.
 """
 
 import math
@@ -26,7 +26,7 @@ def _sequences(X):
 
 
 def distribution_key(sequence, positional_moments):
-    """Key of a sequence's empirical token distribution, as the model sees it.
+    """Return the key of a sequence's empirical token distribution in the model.
 
     With positional moments a token is identified together with its relative
     position, which the model's raw coordinates carry.
@@ -505,7 +505,7 @@ def test_fit_exact_with_convolution_and_linear(family, settings):
         assert _linear_block_params(readout_block) > 0
 
 
-def test_linear_readout_falls_back_with_more_sequences_than_features():
+def test_linear_readout_fallback_to_prototypes():
     # 200 one-token sequences of one feature: no linear head on a handful of
     # pooled features classifies alternating labels exactly.
     rng = np.random.default_rng(10)

@@ -28,7 +28,7 @@ def test_input_padded_array_matches_list(ragged):
     assert from_padded.n_params_ == from_list.n_params_
 
 
-def test_input_tuple_object_array_and_nested_lists_match_list(ragged):
+def test_input_other_list_forms_match(ragged):
     X, y = ragged
     reference = HardmaxTransformerClassifier(random_state=0).fit(X, y).transform(X)
     objects = np.empty(len(X), dtype=object)
