@@ -41,7 +41,6 @@ from ._convolution import (
     choose_channels,
     choose_dilations,
     fit_ramps,
-    ramp_values,
 )
 from ._model import (
     AttentionHead,
@@ -83,6 +82,13 @@ MAX_SEPARATION_ROUNDS = 16
 # At most this many training sequences are predicted by fit to check the
 # readout end to end and to set the probability temperature.
 N_VERIFIED_SEQUENCES = 2000
+
+# Fit runs this many training sequences, of at most N_LITERAL_TOKENS tokens in
+# all, through every layer at full width and checks that the fused pooling pass, which predict uses, gives bitwise the
+# same pooled tokens. The full-width pass is slow, and the tests compare the
+# two passes on every sequence of many data sets.
+N_LITERAL_SEQUENCES = 16
+N_LITERAL_TOKENS = 4096
 
 # Power-of-two weights keep every product exact, so a bump along
 # ``z_a + m z_b`` is computed with one rounding whatever the summation order.
@@ -619,7 +625,7 @@ def _witness_distance_layer(layout, witnesses):
                 bias[unit] = -sign * center
                 weight_out[layout.scratch[position], unit] = 1.0
                 unit += 1
-    return FeedForward(weight_in, bias, weight_out)
+    return FeedForward(csr_array(weight_in), bias, csr_array(weight_out))
 
 
 def _pooling_feed_forward(layout, witnesses, shift):
@@ -654,7 +660,7 @@ def _pooling_feed_forward(layout, witnesses, shift):
     if has_shift:
         bias[-1] = 1.0
         weight_out[np.arange(layout.constant), -1] = -shift
-    return FeedForward(weight_in, bias, weight_out)
+    return FeedForward(csr_array(weight_in), bias, csr_array(weight_out))
 
 
 def _pooling_attention(layout, attention=("hardmax", None)):
@@ -934,9 +940,10 @@ def verify_exactness(
 
     Three checks, none of them all-pairs:
 
-    1. after the pooling block every token of a sequence is bitwise
-       identical, and the pooled representations equal the ones the
-       prototypes were taken from;
+    1. for a few random training sequences (see ``_literal_check_sequences``)
+       run through every layer at full width, every token of a sequence is
+       bitwise identical after the pooling block, and the pooled
+       representations equal the ones of the fused pooling pass;
     2. no prototype of another class lies within ``resolution_floor`` of any
        training representation, which proves that the fused readout ranks
        the sequence's own prototype first;
@@ -952,25 +959,23 @@ def verify_exactness(
     Returns the class scores of the subset and its sequence indices.
     """
     n_sequences = offsets.size - 1
-    step = chunk_rows(8 * transformer.layout.dim * 4 * max(tokens.shape[0] // n_sequences, 1), n_sequences)
-    for batch in gen_batches(n_sequences, step):
-        start, stop = offsets[batch.start], offsets[batch.stop]
-        local = offsets[batch.start : batch.stop + 1] - start
-        states = transformer.embedding.forward(tokens[start:stop], local)
-        for block in transformer.blocks[: transformer.pooling_block + 1]:
-            states = block.forward(states, local)
-        first_tokens = np.repeat(states[local[:-1]], np.diff(local), axis=0)
-        if not np.array_equal(states, first_tokens):
-            raise RuntimeError(
-                "Tokens of a training sequence differ after the pooling block. "
-                "This is a bug in sklearn-hardmax; please report it."
-            )
-        pooled = states[local[:-1]][:, transformer.layout.pooled]
-        if not np.array_equal(pooled, representations[batch]):
-            raise RuntimeError(
-                "Pooled representations are not reproducible. This is a bug in "
-                "sklearn-hardmax; please report it."
-            )
+    checked = _literal_check_sequences(np.diff(offsets), rng)
+    checked_offsets = np.concatenate([[0], np.cumsum(np.diff(offsets)[checked])])
+    states = transformer.embedding.forward(_gather_sequences(tokens, offsets, checked), checked_offsets)
+    for block in transformer.blocks[: transformer.pooling_block + 1]:
+        states = block.forward(states, checked_offsets)
+    starts = checked_offsets[:-1]
+    if not np.array_equal(states, np.repeat(states[starts], np.diff(checked_offsets), axis=0)):
+        raise RuntimeError(
+            "Tokens of a training sequence differ after the pooling block. "
+            "This is a bug in sklearn-hardmax; please report it."
+        )
+    if not np.array_equal(states[starts][:, transformer.layout.pooled], representations[checked]):
+        raise RuntimeError(
+            "The layer-by-layer pass and the fused pooling pass give different "
+            "pooled representations. This is a bug in sklearn-hardmax; please "
+            "report it."
+        )
 
     pairs = find_collisions(representations, labels)
     if len(pairs):
@@ -1002,9 +1007,7 @@ def verify_exactness(
         rng.choice(n_sequences, size=min(n_sequences, N_VERIFIED_SEQUENCES), replace=False)
     )
     sub_offsets = np.concatenate([[0], np.cumsum(np.diff(offsets)[subset])])
-    sub_tokens = np.vstack(
-        [tokens[offsets[sequence] : offsets[sequence + 1]] for sequence in subset]
-    )
+    sub_tokens = _gather_sequences(tokens, offsets, subset)
     scores = transformer.class_scores(sub_tokens, sub_offsets)
     wrong = np.flatnonzero(scores.argmax(axis=1) != labels[subset])
     if wrong.size:
@@ -1014,6 +1017,30 @@ def verify_exactness(
             "it."
         )
     return scores, subset
+
+
+def _literal_check_sequences(lengths, rng):
+    """Return up to ``N_LITERAL_SEQUENCES`` random sequences, sorted.
+
+    They hold at most ``N_LITERAL_TOKENS`` tokens in all, or are the single
+    shortest sequence when every sequence is longer.
+    """
+    chosen = []
+    total = 0
+    for sequence in rng.permutation(lengths.size):
+        if len(chosen) == N_LITERAL_SEQUENCES:
+            break
+        if total + lengths[sequence] <= N_LITERAL_TOKENS:
+            chosen.append(sequence)
+            total += lengths[sequence]
+    if not chosen:
+        chosen = [int(np.argmin(lengths))]
+    return np.sort(np.asarray(chosen, dtype=np.intp))
+
+
+def _gather_sequences(tokens, offsets, sequences):
+    """Return the tokens of ``sequences``, one after the other."""
+    return np.vstack([tokens[offsets[index] : offsets[index + 1]] for index in sequences])
 
 
 def _scores_of_representations(transformer, representations):
@@ -1184,20 +1211,35 @@ def _embedding_spec(kind, tokens, offsets, n_moments, random_state):
 
 
 def _proportion_shift(spec, features, offsets):
-    """Return the mean over sequences of the pooled ramp features."""
+    """Return the mean over sequences of the pooled ramp features.
+
+    Sorting each convolution output once gives every ramp's mean from prefix
+    sums: tokens at or above ``bias + width`` count fully, and those inside
+    the ramp count ``(c - bias) / width``. Each token carries the weight
+    ``1 / (n_sequences * length)`` of its sequence. The result only centres
+    the representations, so its rounding differs harmlessly from the
+    network's own ramps.
+    """
     if not spec.n_proportions:
         return np.zeros(0)
-    total = np.zeros(spec.n_proportions)
     lengths = np.diff(offsets)
-    # Fixed chunks, so that the sum, and with it the model, does not depend
-    # on scikit-learn's working_memory.
-    for batch in gen_batches(lengths.size, 256):
-        start, stop = offsets[batch.start], offsets[batch.stop]
-        ramps = ramp_values(features[start:stop], spec.biases, spec.widths)
-        local = offsets[batch.start : batch.stop + 1] - start
-        means = np.add.reduceat(ramps, local[:-1], axis=0) / np.diff(local)[:, None]
-        total += means.sum(axis=0)
-    return total / lengths.size
+    weights = np.repeat(1.0 / (lengths.size * lengths), lengths)
+    by_output = np.ascontiguousarray(features.T)
+    order = np.argsort(by_output, axis=1)
+    values = np.take_along_axis(by_output, order, axis=1)
+    sorted_weights = weights[order]
+    zero = np.zeros((by_output.shape[0], 1))
+    weight_sums = np.hstack([zero, np.cumsum(sorted_weights, axis=1)])
+    moment_sums = np.hstack([zero, np.cumsum(sorted_weights * values, axis=1)])
+    shift = np.empty(spec.biases.shape)
+    for output, (biases, width) in enumerate(zip(spec.biases, spec.widths)):
+        low = np.searchsorted(values[output], biases, side="right")
+        high = np.searchsorted(values[output], biases + width, side="left")
+        inside = weight_sums[output, high] - weight_sums[output, low]
+        inside_moment = moment_sums[output, high] - moment_sums[output, low]
+        above = weight_sums[output, -1] - weight_sums[output, high]
+        shift[output] = above + (inside_moment - biases * inside) / width
+    return shift.ravel()
 
 
 def fit_linear_readout(representations, labels, n_classes, log):

@@ -80,6 +80,8 @@ def _is_sequence_list(X):
 
 def _to_float_sequence(item, index):
     """Convert one sequence to a float64 array, naming it in every error."""
+    if isinstance(item, np.ndarray) and item.dtype == np.float64:
+        return item
     array = np.asarray(item)
     if np.iscomplexobj(array):
         raise ValueError(
@@ -97,11 +99,19 @@ def _to_float_sequence(item, index):
     return np.asarray(array, dtype=np.float64)
 
 
-def _check_finite(array, index):
+def _check_finite(array, index, offsets=None):
+    """Raise if ``array`` is not finite, naming the sequence and the token.
+
+    With ``offsets``, ``array`` contains the tokens of several sequences one
+    after the other, and ``index`` is ignored.
+    """
     finite = np.isfinite(array)
     if not finite.all():
         token, feature = np.argwhere(~finite)[0]
         kind = "NaN" if np.isnan(array[token, feature]) else "infinity"
+        if offsets is not None:
+            index = int(np.searchsorted(offsets, token, side="right")) - 1
+            token -= offsets[index]
         raise ValueError(
             f"Input X contains {kind}: sequence {index}, token {token}, feature "
             f"{feature}. Remove or impute non-finite values; only trailing "
@@ -137,7 +147,6 @@ def _from_sequence_list(estimator, X, reset):
                 f"Sequence {index} has {sequence.shape[1]} features per token but "
                 f"sequence 0 has {n_features}; all tokens must have the same size."
             )
-        _check_finite(sequence, index)
     if n_features == 0:
         raise ValueError(
             "0 feature(s) per token while a minimum of 1 is required: every "
@@ -146,7 +155,9 @@ def _from_sequence_list(estimator, X, reset):
     _check_n_features(estimator, n_features, reset)
     lengths = np.array([sequence.shape[0] for sequence in sequences])
     offsets = np.concatenate([[0], np.cumsum(lengths)])
-    return np.vstack(sequences), offsets
+    tokens = np.vstack(sequences)
+    _check_finite(tokens, None, offsets)
+    return tokens, offsets
 
 
 def _from_padded_array(estimator, X, reset):

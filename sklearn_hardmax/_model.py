@@ -78,7 +78,10 @@ def _pool_chunk(front, tokens, offsets):
 
     The pooling block's attention layer is evaluated for the first token of
     each sequence only, which after pooling equals every other token.
+    ``front`` is a ``FusedFront`` or the pair of the embedding and the blocks.
     """
+    if not isinstance(front, tuple):
+        return front.pool(tokens, offsets)
     embedding, blocks = front
     states = embedding.forward(tokens, offsets)
     for block in blocks[:-1]:
@@ -95,13 +98,16 @@ def row_blocked_product(left, right):
     """Return ``left @ right`` computed in blocks of ``ROW_BLOCK`` rows.
 
     A BLAS takes other code paths for a single row, for a ragged edge of rows
-    or for another number of rows, and they round differently. Computed in
-    zero-padded blocks of exactly ``ROW_BLOCK`` rows, each row's result does
-    not depend on the other rows, so a sequence gets the same values alone as
-    inside a batch.
+    or for another number of rows, and they round differently. Zero-padded
+    blocks of exactly ``ROW_BLOCK`` rows remove those differences for most
+    shapes, so a row usually gets the same value alone as inside a batch.
     """
-    # NOTE: this is measured with the OpenBLAS that numpy wheels ship, not a
-    # guarantee of every BLAS; tests check it on the installed one.
+    # NOTE: not for every shape. With OpenBLAS 0.3.30 (SkylakeX kernel) the
+    # last bits of a row can still depend on its position in the block and
+    # on the number of threads, for example with 64 inner and 300 output
+    # columns. The layers up to pooling therefore use sparse products, which
+    # sum in a fixed order, and the readouts that use this function are
+    # checked with rounding bounds that hold for any summation order.
     n_rows = left.shape[0]
     result = np.empty((n_rows, right.shape[1]))
     # Every product has exactly ROW_BLOCK rows, because a BLAS may also
@@ -115,6 +121,35 @@ def row_blocked_product(left, right):
         block[: stop - start] = left[start:stop]
         block[stop - start :] = 0.0
         result[start:stop] = (block @ right)[: stop - start]
+    return result
+
+
+def sparse_product(dense, matrix):
+    """Return ``dense @ matrix.T`` for a CSR ``matrix``, summed in stored order.
+
+    Entry ``(t, r)`` starts from 0 and adds ``data * dense[t, column]`` for
+    the entries of row ``r`` in the order they are stored, one rounded
+    product and one rounded sum at a time. The result of a row therefore
+    does not depend on the other rows of ``dense`` or on any library's
+    choice of kernel, and restricting ``matrix`` to some of its rows or
+    columns keeps the order.
+    """
+    counts = np.diff(matrix.indptr)
+    result = np.zeros((dense.shape[0], matrix.shape[0]))
+    for rank in range(int(counts.max(initial=0))):
+        rows = np.flatnonzero(counts > rank)
+        entries = matrix.indptr[rows] + rank
+        columns = matrix.indices[entries]
+        # Slices and broadcasting stand in for fancy indexing where they can;
+        # they compute the same products.
+        if np.all(columns == columns[0]):
+            terms = dense[:, columns[0], None] * matrix.data[entries]
+        else:
+            terms = dense[:, columns] * matrix.data[entries]
+        if rows[-1] - rows[0] + 1 == rows.size:
+            result[:, rows[0] : rows[-1] + 1] += terms
+        else:
+            result[:, rows] += terms
     return result
 
 
@@ -218,18 +253,18 @@ class FeedForward:
 
         Sparse weights (scipy CSR arrays, for layers whose units each read and
         write a few coordinates) give the same function at a cost linear in
-        their nonzero entries. Their products sum in a fixed order per row.
+        their nonzero entries. Their products sum in a fixed order per row,
+        see ``sparse_product``.
         """
         if self.width == 0:
             return tokens
         if issparse(self.weight_in):
-            # NOTE: for the convolution embedding's ramps this materializes
-            # (n_tokens, 2 * n_proportions) activations, which makes predict
-            # memory-bound, about 0.6 s for Japanese Vowels' 370 test
-            # sequences on 2 cores. Fusing the ramps with the mean head per
-            # block of tokens would avoid it.
-            activations = np.maximum((self.weight_in @ tokens.T).T + self.bias, 0.0)
-            return tokens + (self.weight_out @ activations.T).T
+            # At full width this allocates (n_tokens, width) activations. predict
+            # uses the fused pooling pass of _pooling.py for the ramps instead.
+            activations = sparse_product(tokens, self.weight_in)
+            activations += self.bias
+            np.maximum(activations, 0.0, out=activations)
+            return tokens + sparse_product(activations, self.weight_out)
         activations = np.maximum(row_blocked_product(tokens, self.weight_in.T) + self.bias, 0.0)
         return tokens + row_blocked_product(activations, self.weight_out.T)
 
@@ -778,20 +813,44 @@ class Embedding:
         if self.n_moments == 0:
             return standardized
         tau = self.positions(offsets)
-        parts = [standardized]
+        n_features = self.mean.size
+        features = np.empty((tokens.shape[0], n_features * (self.n_moments + 1)))
+        features[:, :n_features] = standardized
         for moment in range(1, self.n_moments + 1):
-            parts.append(standardized * np.cos(moment * np.pi * tau)[:, None])
-        return np.hstack(parts)
+            np.multiply(
+                standardized,
+                np.cos(moment * np.pi * tau)[:, None],
+                out=features[:, moment * n_features : (moment + 1) * n_features],
+            )
+        return features
 
-    def forward(self, tokens, offsets):
-        """Return the embedded tokens (n_tokens, layout.dim) of a batch."""
+    def forward(self, tokens, offsets, coordinates=None):
+        """Return the embedded tokens (n_tokens, layout.dim) of a batch.
+
+        With ``coordinates``, an increasing array of token coordinates, return
+        only those columns, without computing the others.
+        """
+        if coordinates is None:
+            coordinates = np.arange(self.layout.dim)
+        column_of = np.full(self.layout.dim, -1)
+        column_of[coordinates] = np.arange(len(coordinates))
+
+        def write(target, values):
+            columns = column_of[target]
+            kept = columns >= 0
+            if kept.all() and np.all(np.diff(columns) == 1):
+                # A block of consecutive columns: a slice avoids fancy indexing.
+                embedded[:, columns[0] : columns[-1] + 1] = values
+            else:
+                embedded[:, columns[kept]] = values[:, kept]
+
         features = self.features(tokens, offsets)
-        embedded = np.zeros((tokens.shape[0], self.layout.dim))
+        embedded = np.zeros((tokens.shape[0], len(coordinates)))
         for kind in self.layout.pooling:
-            embedded[:, self.layout.register(kind)] = features
-        embedded[:, self.layout.constant] = 1.0
+            write(self.layout.register(kind), features)
+        write(np.array([self.layout.constant]), np.ones((tokens.shape[0], 1)))
         if self.layout.n_raw:
-            embedded[:, self.layout.raw] = self.raw_features(tokens, offsets)
+            write(self.layout.raw, self.raw_features(tokens, offsets))
         return embedded
 
 
@@ -905,12 +964,25 @@ class HardmaxTransformer:
         self.fused_readout = fused_readout
         self.layout = embedding.layout
         self._fused_readout = None
+        self._fused_front = None
 
     def __getstate__(self):
-        # The fused readout is a cache derived from the blocks, rebuilt on use.
+        # The fused readout and front are caches derived from the blocks,
+        # rebuilt on use.
         state = self.__dict__.copy()
         state["_fused_readout"] = None
+        state["_fused_front"] = None
         return state
+
+    def _pooling_front(self):
+        """Return what ``_pool_chunk`` evaluates: the fused front if it applies."""
+        blocks = self.blocks[: self.pooling_block + 1]
+        if getattr(self, "_fused_front", None) is None:
+            # Imported here because _pooling builds on this module's layers.
+            from ._pooling import build_fused_front
+
+            self._fused_front = build_fused_front(self.embedding, blocks) or False
+        return self._fused_front or (self.embedding, blocks)
 
     @property
     def n_blocks(self):
@@ -947,7 +1019,7 @@ class HardmaxTransformer:
         memory raises a ValueError before any work starts.
         """
         self._check_sequence_memory(offsets)
-        front = (self.embedding, self.blocks[: self.pooling_block + 1])
+        front = self._pooling_front()
         batches = self._sequence_batches(offsets)
         chunks = Parallel(n_jobs=n_jobs)(
             delayed(_pool_chunk)(

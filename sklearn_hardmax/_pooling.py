@@ -1,0 +1,341 @@
+"""Pooling pass that never builds full-width tokens for the proportion features.
+
+The convolution embedding's ramp units fill the proportion coordinates, most
+of a token's width, and only the mean head of the pooling layer reads them.
+``FusedFront`` evaluates the embedding and the blocks up to pooling on the
+other coordinates, with the same layers restricted to them. It computes the
+proportion features of a few sequences at a time, straight from the weights
+of the ramp units, and keeps only their sequence means.
+
+Every value goes through the same floating-point operations, in the same
+order, as in the full-width layers. ``sparse_product`` sums each row in its
+stored order, and restricting a layer to some coordinates keeps that order.
+The ramp units each read one coordinate and write with weight +1 or -1. The
+pooled tokens are therefore bitwise equal to those of the full-width pass,
+which the tests check.
+"""
+
+import numpy as np
+from scipy.sparse import csc_array, csr_array, issparse
+
+from ._model import AttentionHead, FeedForward, _segment_mean, sparse_product
+
+# Tokens per batch of the proportion computation. Its temporary arrays then
+# take about 3 * 8 * RAMP_TOKENS bytes per ramp unit, 24 MiB for the 4032
+# ramp units of the default convolution embedding on Japanese Vowels.
+RAMP_TOKENS = 256
+
+
+class _Ramps:
+    """Units that each read one coordinate and write proportion features.
+
+    Proportion feature ``p`` is the sum over ``r`` in order of
+    ``weights[r, p] * relu(slopes[r, p] * z[reads[r, p]] + biases[r, p])``,
+    one term for each unit that writes it, as the stored layer sums them.
+    Slots past a feature's own units have weight 0, which adds exactly 0.
+    """
+
+    def __init__(self, reads, slopes, biases, weights):
+        self.reads = reads
+        self.slopes = slopes
+        self.biases = biases
+        self.weights = weights
+
+    def values(self, state):
+        """Return the proportion features (n_tokens, n_proportions) of ``state``.
+
+        The result is a transposed view, computed coordinate by coordinate so
+        that every step reads whole rows. A slot that reads the same
+        coordinates with the same slopes as the one before reuses its
+        products, which are the same numbers.
+        """
+        by_coordinate = np.ascontiguousarray(state.T)
+        features = None
+        for slot in range(self.reads.shape[0]):
+            reuse = (
+                slot > 0
+                and np.array_equal(self.reads[slot], self.reads[slot - 1])
+                and np.array_equal(self.slopes[slot], self.slopes[slot - 1])
+            )
+            if not reuse:
+                # The sparse product computes 0 + slope * z.
+                scaled = by_coordinate[self.reads[slot]]
+                scaled *= self.slopes[slot][:, None]
+            activations = scaled + self.biases[slot][:, None]
+            np.maximum(activations, 0.0, out=activations)
+            weights = self.weights[slot]
+            # Multiplying by +1 or -1 is exact, so adding or subtracting the
+            # activations gives the same numbers as the weighted sum.
+            if np.all(weights == 1.0):
+                terms, sign = activations, 1.0
+            elif np.all(weights == -1.0):
+                terms, sign = activations, -1.0
+            else:
+                terms, sign = activations * weights[:, None], 1.0
+            if features is None:
+                # The sparse output product starts every row sum from 0.
+                features = 0.0 + terms if sign > 0 else 0.0 - terms
+            elif sign > 0:
+                features += terms
+            else:
+                features -= terms
+        return features.T
+
+
+def _extract_ramps(layer, is_proportion, column_of):
+    """Split ``layer`` into its ramp units and a layer of the other units.
+
+    Returns ``(None, layer)`` when no unit writes a proportion feature, and
+    ``(False, None)`` when the ramp units do not have the structure that
+    ``_Ramps`` evaluates.
+    """
+    # Column u of W in CSC form lists the coordinates unit u writes.
+    writes = csc_array(layer.weight_out)
+    unit_of_entry = np.repeat(np.arange(layer.width), np.diff(writes.indptr))
+    written_proportions = np.bincount(
+        unit_of_entry, weights=is_proportion[writes.indices], minlength=layer.width
+    )
+    is_ramp = written_proportions > 0
+    if not is_ramp.any():
+        return None, layer
+    if np.any(written_proportions[is_ramp] != np.diff(writes.indptr)[is_ramp]):
+        return False, None
+    weight_in = csr_array(layer.weight_in)
+    if np.any(np.diff(weight_in.indptr)[is_ramp] != 1):
+        return False, None
+    ramp_units = np.flatnonzero(is_ramp)
+
+    # Row slicing keeps each row's stored order, which fixes the order of
+    # the row sums.
+    proportions = np.flatnonzero(is_proportion)
+    rows = csr_array(layer.weight_out)[proportions]
+    if np.any(np.abs(rows.data) != 1.0):
+        return False, None
+    counts = np.diff(rows.indptr)
+    n_slots = max(int(counts.max()), 1)
+    units = np.full((n_slots, proportions.size), ramp_units[0])
+    weights = np.zeros((n_slots, proportions.size))
+    for rank in range(n_slots):
+        has = counts > rank
+        entries = rows.indptr[:-1][has] + rank
+        units[rank, has] = rows.indices[entries]
+        weights[rank, has] = rows.data[entries]
+    first_entry = weight_in.indptr[units]
+    ramps = _Ramps(
+        column_of[weight_in.indices[first_entry]],
+        weight_in.data[first_entry],
+        layer.bias[units],
+        weights,
+    )
+    return ramps, _restrict(layer, np.flatnonzero(~is_ramp), column_of >= 0)
+
+
+def _restrict(layer, units, kept):
+    """Return ``layer`` with only ``units``, reading and writing ``kept``.
+
+    Slicing keeps the stored order of the entries within each row.
+    """
+    coordinates = np.flatnonzero(kept)
+    if units.size == 0:
+        return FeedForward.identity(coordinates.size)
+    weight_in = csr_array(layer.weight_in)[units][:, coordinates]
+    weight_out = csr_array(layer.weight_out)[coordinates][:, units]
+    return FeedForward(csr_array(weight_in), layer.bias[units], csr_array(weight_out))
+
+
+def _restrict_head(head, column_of):
+    """Return ``head`` acting on the coordinates kept by ``column_of``."""
+    kept = column_of >= 0
+    return AttentionHead(
+        head.query[:, kept],
+        head.key[:, kept],
+        column_of[head.value_coordinates],
+        attention=getattr(head, "attention", "hardmax"),
+        temperature=getattr(head, "temperature", None),
+    )
+
+
+class FusedFront:
+    """The embedding and the blocks up to pooling, proportions left out.
+
+    Built by ``build_fused_front``, which checks that the network has the
+    structure this evaluation relies on.
+
+    Parameters
+    ----------
+    embedding : ConvolutionEmbedding or Embedding
+    others : ndarray of int
+        The token coordinates other than the proportion features.
+    layers : list of FeedForward
+        Every feed-forward layer up to pooling, restricted to ``others`` and
+        without the ramp units.
+    ramps : _Ramps
+    ramp_layer : int
+        Index in ``layers`` of the layer that held the ramp units.
+    increment : ndarray of shape (n_proportions,)
+        What the pooling block's feed-forward layer adds to every proportion.
+    heads : list of (AttentionHead, ndarray)
+        The pooling heads other than the mean head, restricted to ``others``,
+        each with the coordinates it writes.
+    mean_head : tuple of ndarray
+        The columns in the restricted state and the coordinates of the mean
+        head's values other than proportions, then the proportion coordinates.
+    dim : int
+        Width of the pooled token.
+    """
+
+    def __init__(
+        self,
+        embedding,
+        others,
+        layers,
+        ramps,
+        ramp_layer,
+        increment,
+        heads,
+        mean_head,
+        dim,
+    ):
+        self.embedding = embedding
+        self.others = others
+        self.layers = layers
+        self.ramps = ramps
+        self.ramp_layer = ramp_layer
+        self.increment = increment
+        self.heads = heads
+        self.mean_head = mean_head
+        self.dim = dim
+
+    def pool(self, tokens, offsets):
+        """Return the pooled token (n_sequences, dim) of every sequence."""
+        state = self.embedding.forward(tokens, offsets, coordinates=self.others)
+        ramp_input = None
+        for position, layer in enumerate(self.layers):
+            if position == self.ramp_layer:
+                ramp_input = state
+            state = layer.forward(state)
+
+        starts = offsets[:-1]
+        pooled = np.zeros((starts.size, self.dim))
+        pooled[:, self.others] = state[starts]
+        for head, coordinates in self.heads:
+            pooled[:, coordinates] = head.attend(state, offsets, first_only=True)
+        other_columns, other_coordinates, proportion_coordinates = self.mean_head
+        pooled[:, other_coordinates] = _segment_mean(state[:, other_columns], offsets)
+        pooled[:, proportion_coordinates] = self._proportion_means(ramp_input, offsets)
+        return pooled
+
+    def _proportion_means(self, ramp_input, offsets):
+        """Return the sequence means of the proportion features, batch by batch."""
+        n_sequences = offsets.size - 1
+        means = np.empty((n_sequences, self.increment.size))
+        first = 0
+        while first < n_sequences:
+            # Whole sequences up to RAMP_TOKENS tokens, or one longer sequence.
+            last = (
+                np.searchsorted(offsets, offsets[first] + RAMP_TOKENS, side="right") - 1
+            )
+            last = max(last, first + 1)
+            start, stop = offsets[first], offsets[last]
+            features = self.ramps.values(ramp_input[start:stop])
+            features += self.increment
+            means[first:last] = _segment_mean(
+                features, offsets[first : last + 1] - start
+            )
+            first = last
+        return means
+
+
+def build_fused_front(embedding, blocks):
+    """Return a ``FusedFront`` for the pooling pass, or None if it does not apply.
+
+    It applies when all of these hold:
+
+    - the layout has proportion features and the feed-forward layers are
+      sparse;
+    - one layer before pooling writes the proportions, with ramp units that
+      each read one coordinate and write with weight +1 or -1;
+    - no unit, query or key reads the proportions;
+    - the pooling layer only adds constants to them, and its mean head
+      averages all of them.
+    """
+    layout = embedding.layout
+    proportions = layout.proportions
+    if proportions.size == 0:
+        return None
+    *pre_pooling, pooling = blocks
+    if any(block.attention.heads for block in pre_pooling):
+        return None
+    layers = [block.feed_forward for block in blocks]
+    if any(layer.width and not issparse(layer.weight_in) for layer in layers):
+        return None
+    if any(
+        layer.width and csr_array(layer.weight_in)[:, proportions].nnz
+        for layer in layers
+    ):
+        return None
+
+    is_proportion = np.zeros(layout.dim, dtype=bool)
+    is_proportion[proportions] = True
+    others = np.flatnonzero(~is_proportion)
+    column_of = np.full(layout.dim, -1)
+    column_of[others] = np.arange(others.size)
+
+    restricted, ramps, ramp_layer = [], None, None
+    for position, layer in enumerate(layers[:-1]):
+        if layer.width == 0:
+            restricted.append(FeedForward.identity(others.size))
+            continue
+        found, rest = _extract_ramps(layer, is_proportion, column_of)
+        if found is False or (found is not None and ramps is not None):
+            return None
+        if found is not None:
+            ramps, ramp_layer = found, position
+        restricted.append(rest)
+    if ramps is None:
+        return None
+
+    # The pooling layer may add to the proportions only through units whose
+    # activation is the same for every token, relu(0 + b).
+    last = layers[-1]
+    increment = np.zeros(proportions.size)
+    if last.width:
+        writes = csr_array(last.weight_out)[proportions]
+        writers = np.unique(writes.indices)
+        weight_in = csr_array(last.weight_in)
+        if np.any(np.diff(weight_in.indptr)[writers] != 0):
+            return None
+        constant = np.maximum(0.0 + last.bias, 0.0)
+        increment = sparse_product(constant[None, :], writes)[0]
+        restricted.append(_restrict(last, np.arange(last.width), ~is_proportion))
+    else:
+        restricted.append(FeedForward.identity(others.size))
+
+    heads, mean_head = [], None
+    for head in pooling.attention.heads:
+        reads_proportions = head.rank and (
+            np.any(head.query[:, proportions]) or np.any(head.key[:, proportions])
+        )
+        values = is_proportion[head.value_coordinates]
+        if reads_proportions:
+            return None
+        if not values.any():
+            heads.append((_restrict_head(head, column_of), head.value_coordinates))
+            continue
+        if head.rank != 0 or values.sum() != proportions.size or mean_head is not None:
+            return None
+        other_coordinates = head.value_coordinates[~values]
+        mean_head = (column_of[other_coordinates], other_coordinates, proportions)
+    if mean_head is None:
+        return None
+    return FusedFront(
+        embedding,
+        others,
+        restricted,
+        ramps,
+        ramp_layer,
+        increment,
+        heads,
+        mean_head,
+        layout.dim,
+    )
