@@ -83,6 +83,10 @@ MAX_SEPARATION_ROUNDS = 16
 # readout end to end and to set the probability temperature.
 N_VERIFIED_SEQUENCES = 2000
 
+# find_collisions indexes the pooled representations projected onto this many
+# directions when they have more coordinates.
+COLLISION_DIRECTIONS = 16
+
 # Fit runs this many training sequences, of at most N_LITERAL_TOKENS tokens in
 # all, through every layer at full width and checks that the fused pooling pass, which predict uses, gives bitwise the
 # same pooled tokens. The full-width pass is slow, and the tests compare the
@@ -284,9 +288,10 @@ def find_collisions(representations, labels):
     """Return pairs of differently labelled sequences the readout cannot resolve.
 
     A pair collides when its squared distance is at most
-    ``resolution_floor``. The search is a radius query in a k-d tree, with a
-    radius relative to each point's norm, so it is not an all-pairs
-    computation. Returns an array of shape (n_pairs, 2) of sequence indices.
+    ``resolution_floor``. The search is a radius query in a k-d tree over at
+    most ``COLLISION_DIRECTIONS`` projected coordinates, with a radius
+    relative to each point's norm, so it is not an all-pairs computation.
+    Returns an array of shape (n_pairs, 2) of sequence indices.
     """
     _, first, inverse = np.unique(
         _row_keys(representations), return_index=True, return_inverse=True
@@ -304,8 +309,17 @@ def find_collisions(representations, labels):
     n_pooled = points.shape[1]
     # A colliding pair is found from its endpoint of larger norm.
     radius = np.sqrt(resolution_floor(2.0 * squared_norms, n_pooled)) * 1.01
-    tree = cKDTree(points)
-    neighbours = tree.query_ball_point(points, r=radius, return_sorted=False)
+    indexed = points
+    if n_pooled > COLLISION_DIRECTIONS:
+        # An orthonormal projection never lengthens a difference, so the tree
+        # still finds every pair within the radius, among a few candidates
+        # that the full check below removes. A k-d tree prunes poorly in the
+        # thousands of pooled coordinates of the convolution embedding.
+        gaussian = np.random.default_rng(0).standard_normal((n_pooled, COLLISION_DIRECTIONS))
+        directions, _ = np.linalg.qr(gaussian)
+        indexed = points @ directions
+    tree = cKDTree(indexed)
+    neighbours = tree.query_ball_point(indexed, r=radius, return_sorted=False)
     for point, found in enumerate(neighbours):
         for other in found:
             if other == point or label_of_first[other] == label_of_first[point]:

@@ -180,11 +180,24 @@ def fit_ramps(features, offsets, n_biases, rng):
     quantiles = (np.arange(1, n_biases + 1) * golden) % 1.0
     n_sequences = offsets.size - 1
     n_outputs = features.shape[1]
-    biases = np.empty((n_outputs, n_biases))
     chosen = rng.randint(0, n_sequences, size=n_outputs)
-    for output in range(n_outputs):
-        start, stop = offsets[chosen[output]], offsets[chosen[output] + 1]
-        biases[output] = np.quantile(features[start:stop, output], quantiles)
+    lengths = np.diff(offsets)[chosen]
+    # Row f holds the values of output f on its sequence, sorted, with +inf
+    # after the end; quantiles interpolate linearly between order statistics
+    # (numpy's default "linear" method).
+    values = np.full((n_outputs, int(lengths.max())), np.inf)
+    for length in np.unique(lengths):
+        outputs = np.flatnonzero(lengths == length)
+        rows = offsets[chosen[outputs], None] + np.arange(length)
+        values[outputs, :length] = features[rows, outputs[:, None]]
+    values.sort(axis=1)
+    position = quantiles * (lengths[:, None] - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, lengths[:, None] - 1)
+    fraction = position - below
+    low = np.take_along_axis(values, below, axis=1)
+    high = np.take_along_axis(values, above, axis=1)
+    biases = low + (high - low) * fraction
     spread = features.std(axis=0)
     widths = RAMP_WIDTH_FRACTION * np.where(spread > 0, spread, 1.0)
     return biases, widths

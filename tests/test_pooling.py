@@ -11,7 +11,7 @@ from sklearn_hardmax import (
     _pooling,
 )
 from sklearn_hardmax._construction import _embedding_spec, _proportion_shift
-from sklearn_hardmax._convolution import KERNEL_WEIGHTS, N_KERNELS
+from sklearn_hardmax._convolution import KERNEL_WEIGHTS, N_KERNELS, fit_ramps
 from sklearn_hardmax._model import Block, _pool_chunk
 from sklearn_hardmax._pooling import FusedFront, build_fused_front
 
@@ -204,3 +204,19 @@ def test_fused_front_rebuilt_after_pickling():
     assert restored.transformer_._fused_front is None
     assert np.array_equal(restored.decision_function(X), expected)
     assert isinstance(restored.transformer_._fused_front, FusedFront)
+
+
+def test_ramp_biases_match_numpy_quantiles():
+    rng = np.random.default_rng(10)
+    lengths = rng.integers(1, 30, size=50)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    features = rng.normal(size=(offsets[-1], 40))
+    biases, widths = fit_ramps(features, offsets, 8, np.random.RandomState(0))
+    chosen = np.random.RandomState(0).randint(0, 50, size=40)
+    fractions = (np.arange(1, 9) * (np.sqrt(5.0) - 1.0) / 2.0) % 1.0
+    for output, sequence in enumerate(chosen):
+        values = features[offsets[sequence] : offsets[sequence + 1], output]
+        np.testing.assert_allclose(
+            biases[output], np.quantile(values, fractions), rtol=1e-14, atol=1e-15
+        )
+    np.testing.assert_allclose(widths, 1e-3 * features.std(axis=0))
