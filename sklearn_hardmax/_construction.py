@@ -973,23 +973,7 @@ def verify_exactness(
     Returns the class scores of the subset and its sequence indices.
     """
     n_sequences = offsets.size - 1
-    checked = _literal_check_sequences(np.diff(offsets), rng)
-    checked_offsets = np.concatenate([[0], np.cumsum(np.diff(offsets)[checked])])
-    states = transformer.embedding.forward(_gather_sequences(tokens, offsets, checked), checked_offsets)
-    for block in transformer.blocks[: transformer.pooling_block + 1]:
-        states = block.forward(states, checked_offsets)
-    starts = checked_offsets[:-1]
-    if not np.array_equal(states, np.repeat(states[starts], np.diff(checked_offsets), axis=0)):
-        raise RuntimeError(
-            "Tokens of a training sequence differ after the pooling block. "
-            "This is a bug in sklearn-hardmax; please report it."
-        )
-    if not np.array_equal(states[starts][:, transformer.layout.pooled], representations[checked]):
-        raise RuntimeError(
-            "The layer-by-layer pass and the fused pooling pass give different "
-            "pooled representations. This is a bug in sklearn-hardmax; please "
-            "report it."
-        )
+    _check_layer_by_layer(transformer, tokens, offsets, representations, rng)
 
     pairs = find_collisions(representations, labels)
     if len(pairs):
@@ -1036,8 +1020,8 @@ def verify_exactness(
 def _literal_check_sequences(lengths, rng):
     """Return up to ``N_LITERAL_SEQUENCES`` random sequences, sorted.
 
-    They hold at most ``N_LITERAL_TOKENS`` tokens in all, or are the single
-    shortest sequence when every sequence is longer.
+    They contain at most ``N_LITERAL_TOKENS`` tokens in all. The result is
+    empty when every sequence is longer.
     """
     chosen = []
     total = 0
@@ -1047,9 +1031,45 @@ def _literal_check_sequences(lengths, rng):
         if total + lengths[sequence] <= N_LITERAL_TOKENS:
             chosen.append(sequence)
             total += lengths[sequence]
-    if not chosen:
-        chosen = [int(np.argmin(lengths))]
     return np.sort(np.asarray(chosen, dtype=np.intp))
+
+
+def _check_layer_by_layer(transformer, tokens, offsets, representations, rng):
+    """Run a few training sequences through every layer at full width.
+
+    Raises if their tokens differ after the pooling block or if their pooled
+    representations differ from those of the fused pass. When every
+    sequence is longer than ``N_LITERAL_TOKENS``, the first
+    ``N_LITERAL_TOKENS`` tokens of the shortest one are checked as a
+    sequence of their own, against the fused pass on the same tokens.
+    """
+    lengths = np.diff(offsets)
+    checked = _literal_check_sequences(lengths, rng)
+    if checked.size:
+        inputs = _gather_sequences(tokens, offsets, checked)
+        local = np.concatenate([[0], np.cumsum(lengths[checked])])
+        expected = representations[checked]
+    else:
+        start = offsets[np.argmin(lengths)]
+        inputs = tokens[start : start + N_LITERAL_TOKENS]
+        local = np.array([0, inputs.shape[0]])
+        expected = transformer.pooled_tokens(inputs, local)[:, transformer.layout.pooled]
+
+    states = transformer.embedding.forward(inputs, local)
+    for block in transformer.blocks[: transformer.pooling_block + 1]:
+        states = block.forward(states, local)
+    starts = local[:-1]
+    if not np.array_equal(states, np.repeat(states[starts], np.diff(local), axis=0)):
+        raise RuntimeError(
+            "Tokens of a training sequence differ after the pooling block. "
+            "This is a bug in sklearn-hardmax; please report it."
+        )
+    if not np.array_equal(states[starts][:, transformer.layout.pooled], expected):
+        raise RuntimeError(
+            "The layer-by-layer pass and the fused pooling pass give different "
+            "pooled representations. This is a bug in sklearn-hardmax; please "
+            "report it."
+        )
 
 
 def _gather_sequences(tokens, offsets, sequences):

@@ -182,8 +182,8 @@ def fit_ramps(features, offsets, n_biases, rng):
     n_outputs = features.shape[1]
     chosen = rng.randint(0, n_sequences, size=n_outputs)
     lengths = np.diff(offsets)[chosen]
-    # Row f holds the values of output f on its sequence, sorted, with +inf
-    # after the end; quantiles interpolate linearly between order statistics
+    # Row f contains the values of output f on its sequence, sorted, with +inf
+    # after the end. Quantiles interpolate linearly between order statistics
     # (numpy's default "linear" method).
     values = np.full((n_outputs, int(lengths.max())), np.inf)
     for length in np.unique(lengths):

@@ -80,7 +80,9 @@ def _is_sequence_list(X):
 
 def _to_float_sequence(item, index):
     """Convert one sequence to a float64 array, naming it in every error."""
-    if isinstance(item, np.ndarray) and item.dtype == np.float64:
+    # Only a plain array passes unchanged: a subclass such as np.matrix would
+    # keep its own arithmetic through np.vstack.
+    if type(item) is np.ndarray and item.dtype == np.float64:
         return item
     array = np.asarray(item)
     if np.iscomplexobj(array):

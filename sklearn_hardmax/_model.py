@@ -6,10 +6,11 @@ the tokens of all sequences one after the other, and ``offsets`` of shape
 feed-forward layer acts on each token alone. An attention layer mixes tokens
 of the same sequence only.
 
-Segment sums use ``np.add.reduceat``, which reduces each sequence in order
-from its own first token. A sequence therefore gets bitwise the same pooled
-token whether it is processed alone or inside a batch, which the exactness
-check of the construction relies on.
+Segment sums use ``np.add.reduceat``, which reduces each sequence on its own,
+from its own first token, in an order that depends only on its length.
+A sequence therefore gets bitwise the same pooled token whether it is
+processed alone or inside a batch, which the exactness check of the
+construction relies on.
 """
 
 import os
@@ -1016,7 +1017,8 @@ class HardmaxTransformer:
         Chunks of sequences run in parallel with joblib when ``n_jobs``
         requests it. Each sequence is reduced on its own, so the result does not
         depend on the chunking. A sequence too long to pool in this machine's
-        memory raises a ValueError before any work starts.
+        memory raises a ValueError before any work starts, and one whose
+        pooled token overflows float64 raises a ValueError too.
         """
         self._check_sequence_memory(offsets)
         front = self._pooling_front()
@@ -1031,7 +1033,18 @@ class HardmaxTransformer:
         )
         if not chunks:
             return np.zeros((0, self.layout.dim))
-        return np.vstack(chunks)
+        pooled = np.vstack(chunks)
+        finite = np.isfinite(pooled).all(axis=1)
+        if not finite.all():
+            sequence = int(np.flatnonzero(~finite)[0])
+            largest = np.abs(tokens[offsets[sequence] : offsets[sequence + 1]]).max()
+            raise ValueError(
+                f"The network overflows float64 on sequence {sequence}: its pooled "
+                f"token is not finite. Its largest absolute input value is "
+                f"{largest:.6g}, probably far outside the range of the training "
+                "data. Rescale the input to the range the model was fitted on."
+            )
+        return pooled
 
     def _check_sequence_memory(self, offsets):
         """Raise if pooling the longest sequence would exceed physical memory.

@@ -41,8 +41,8 @@ class _Ramps:
         self.biases = biases
         self.weights = weights
 
-    def values(self, state):
-        """Return the proportion features (n_tokens, n_proportions) of ``state``.
+    def values(self, state, columns=slice(None)):
+        """Return the proportion features ``columns`` of every token of ``state``.
 
         The result is a transposed view, computed coordinate by coordinate so
         that every step reads whole rows. A slot that reads the same
@@ -50,20 +50,22 @@ class _Ramps:
         products, which are the same numbers.
         """
         by_coordinate = np.ascontiguousarray(state.T)
+        reads = self.reads[:, columns]
+        slopes = self.slopes[:, columns]
         features = None
-        for slot in range(self.reads.shape[0]):
+        for slot in range(reads.shape[0]):
             reuse = (
                 slot > 0
-                and np.array_equal(self.reads[slot], self.reads[slot - 1])
-                and np.array_equal(self.slopes[slot], self.slopes[slot - 1])
+                and np.array_equal(reads[slot], reads[slot - 1])
+                and np.array_equal(slopes[slot], slopes[slot - 1])
             )
             if not reuse:
                 # The sparse product computes 0 + slope * z.
-                scaled = by_coordinate[self.reads[slot]]
-                scaled *= self.slopes[slot][:, None]
-            activations = scaled + self.biases[slot][:, None]
+                scaled = by_coordinate[reads[slot]]
+                scaled *= slopes[slot][:, None]
+            activations = scaled + self.biases[slot, columns][:, None]
             np.maximum(activations, 0.0, out=activations)
-            weights = self.weights[slot]
+            weights = self.weights[slot, columns]
             # Multiplying by +1 or -1 is exact, so adding or subtracting the
             # activations gives the same numbers as the weighted sum.
             if np.all(weights == 1.0):
@@ -85,7 +87,8 @@ class _Ramps:
 def _extract_ramps(layer, is_proportion, column_of):
     """Split ``layer`` into its ramp units and a layer of the other units.
 
-    Returns ``(None, layer)`` when no unit writes a proportion feature, and
+    Returns ``(None, restricted layer)`` when no unit writes a proportion
+    feature, and
     ``(False, None)`` when the ramp units do not have the structure that
     ``_Ramps`` evaluates.
     """
@@ -97,7 +100,7 @@ def _extract_ramps(layer, is_proportion, column_of):
     )
     is_ramp = written_proportions > 0
     if not is_ramp.any():
-        return None, layer
+        return None, _restrict(layer, np.arange(layer.width), column_of >= 0)
     if np.any(written_proportions[is_ramp] != np.diff(writes.indptr)[is_ramp]):
         return False, None
     weight_in = csr_array(layer.weight_in)
@@ -226,22 +229,30 @@ class FusedFront:
         return pooled
 
     def _proportion_means(self, ramp_input, offsets):
-        """Return the sequence means of the proportion features, batch by batch."""
+        """Return the sequence means of the proportion features, batch by batch.
+
+        A batch is whole sequences of at most ``RAMP_TOKENS`` tokens in all,
+        or one longer sequence. A longer sequence is reduced over a slice of
+        the features at a time, so its temporary arrays stay about as large
+        as those of a batch. Each feature is reduced over all of its tokens
+        at once, as the full-width pass does, because ``np.add.reduceat``
+        sums pairwise.
+        """
         n_sequences = offsets.size - 1
-        means = np.empty((n_sequences, self.increment.size))
+        n_features = self.increment.size
+        means = np.empty((n_sequences, n_features))
         first = 0
         while first < n_sequences:
-            # Whole sequences up to RAMP_TOKENS tokens, or one longer sequence.
-            last = (
-                np.searchsorted(offsets, offsets[first] + RAMP_TOKENS, side="right") - 1
-            )
+            last = np.searchsorted(offsets, offsets[first] + RAMP_TOKENS, side="right") - 1
             last = max(last, first + 1)
             start, stop = offsets[first], offsets[last]
-            features = self.ramps.values(ramp_input[start:stop])
-            features += self.increment
-            means[first:last] = _segment_mean(
-                features, offsets[first : last + 1] - start
-            )
+            local = offsets[first : last + 1] - start
+            step = max(1, n_features * RAMP_TOKENS // (stop - start))
+            for low in range(0, n_features, step):
+                columns = slice(low, min(low + step, n_features))
+                features = self.ramps.values(ramp_input[start:stop], columns)
+                features += self.increment[columns]
+                means[first:last, columns] = _segment_mean(features, local)
             first = last
         return means
 

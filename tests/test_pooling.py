@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.sparse import csr_array
 from test_exactness import FAMILIES
 
 from sklearn_hardmax import (
@@ -220,3 +221,59 @@ def test_ramp_biases_match_numpy_quantiles():
             biases[output], np.quantile(values, fractions), rtol=1e-14, atol=1e-15
         )
     np.testing.assert_allclose(widths, 1e-3 * features.std(axis=0))
+
+
+def test_fused_front_with_extra_sparse_layer():
+    # A hand-built block before the ramps: one unit adds relu(1 - 1) = 0 to
+    # register coordinate 0 and touches no proportion feature.
+    rng = np.random.default_rng(11)
+    X = [rng.normal(size=(rng.integers(1, 6), 2)) for _ in range(12)]
+    transformer = HardmaxTransformerClassifier(random_state=0).fit(X, np.arange(12) % 2)
+    transformer = transformer.transformer_
+    layout = transformer.layout
+    weight_in = np.zeros((1, layout.dim))
+    weight_in[0, layout.constant] = 1.0
+    weight_out = np.zeros((layout.dim, 1))
+    weight_out[0, 0] = 1.0
+    extra = FeedForward(csr_array(weight_in), np.array([-1.0]), csr_array(weight_out))
+    blocks = [Block(extra, transformer.blocks[0].attention), *transformer.blocks]
+    rebuilt = HardmaxTransformer(
+        transformer.embedding,
+        blocks,
+        transformer.readout,
+        pooling_block=transformer.pooling_block + 1,
+    )
+    front = rebuilt._pooling_front()
+    assert isinstance(front, FusedFront)
+    tokens, offsets = _ragged(X)
+    assert np.array_equal(front.pool(tokens, offsets), _layer_by_layer(rebuilt, tokens, offsets))
+
+
+def test_matrix_sequences_fit_like_arrays():
+    rng = np.random.default_rng(12)
+    X = [rng.normal(size=(rng.integers(2, 6), 2)) for _ in range(8)]
+    y = np.arange(8) % 2
+    expected = HardmaxTransformerClassifier(random_state=0).fit(X, y).decision_function(X)
+    model = HardmaxTransformerClassifier(random_state=0).fit([np.asmatrix(s) for s in X], y)
+    assert np.array_equal(model.decision_function(X), expected)
+
+
+def test_predict_overflow_names_sequence():
+    rng = np.random.default_rng(13)
+    X = [rng.normal(size=(rng.integers(2, 6), 2)) for _ in range(8)]
+    model = HardmaxTransformerClassifier(random_state=0).fit(X, np.arange(8) % 2)
+    far = [X[0], X[1] * 1e307]
+    with pytest.raises(ValueError, match="overflows float64 on sequence 1"):
+        model.predict(far)
+
+
+def test_literal_check_uses_prefix_of_long_sequences(monkeypatch):
+    # Every sequence is longer than the token budget of the full-width check.
+    from sklearn_hardmax import _construction
+
+    monkeypatch.setattr(_construction, "N_LITERAL_TOKENS", 10)
+    rng = np.random.default_rng(14)
+    X = [rng.normal(size=(length, 2)) for length in (30, 25, 40, 31)]
+    assert _construction._literal_check_sequences(np.array([30, 25, 40, 31]), rng).size == 0
+    model = HardmaxTransformerClassifier(random_state=0).fit(X, [0, 1, 0, 1])
+    assert np.array_equal(model.predict(X), [0, 1, 0, 1])
