@@ -612,12 +612,12 @@ def centring_shift(features, offsets, pooling):
     the readout stay small. Mean, max and min pooling commute with the shift.
     """
     starts = offsets[:-1]
-    pooled = {
-        "mean": np.add.reduceat(features, starts, axis=0) / np.diff(offsets)[:, None],
-        "max": np.maximum.reduceat(features, starts, axis=0),
-        "min": np.minimum.reduceat(features, starts, axis=0),
+    pooling_functions = {
+        "mean": lambda: np.add.reduceat(features, starts, axis=0) / np.diff(offsets)[:, None],
+        "max": lambda: np.maximum.reduceat(features, starts, axis=0),
+        "min": lambda: np.minimum.reduceat(features, starts, axis=0),
     }
-    return np.concatenate([pooled[kind].mean(axis=0) for kind in pooling])
+    return np.concatenate([pooling_functions[kind]().mean(axis=0) for kind in pooling])
 
 
 def _witness_distance_layer(layout, witnesses):

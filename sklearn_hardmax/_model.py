@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from scipy.sparse import csr_array, issparse
 from sklearn import get_config
 from sklearn.utils import gen_batches
@@ -154,6 +154,25 @@ def sparse_product(dense, matrix):
     return result
 
 
+def _run_chunks(n_jobs):
+    """Return a callable that runs a list of ``delayed`` calls.
+
+    A single call runs in this process when joblib would run one job, because
+    a ``Parallel`` call costs a few tenths of a millisecond even then. Other
+    calls go to ``Parallel(n_jobs=n_jobs)``, so a ``parallel_config`` backend
+    such as dask still receives them.
+    """
+
+    def run(tasks):
+        tasks = list(tasks)
+        if len(tasks) == 1 and effective_n_jobs(n_jobs) == 1:
+            function, args, kwargs = tasks[0]
+            return [function(*args, **kwargs)]
+        return Parallel(n_jobs=n_jobs)(tasks)
+
+    return run
+
+
 def _run_blocks(blocks, pooled):
     """Run blocks on one pooled token per sequence."""
     offsets = np.arange(pooled.shape[0] + 1)
@@ -163,11 +182,36 @@ def _run_blocks(blocks, pooled):
     return states
 
 
+# Readout units per matrix product of the fused readout. With ROW_BLOCK rows
+# the activations of one product take 64 * 4096 * 8 bytes = 2 MiB, which
+# stays in cache, where a product over 50,000 units would not.
+FUSED_UNITS = 4096
+
+
 def _fused_maxima(pooled, fused):
-    """Return per class the largest ``l_b(p)`` over its readout units."""
-    activations = row_blocked_product(pooled, fused["weight"].T)
-    activations += fused["bias"]
-    return np.maximum.reduceat(activations, fused["starts"], axis=1)
+    """Return per class the largest ``l_b(p)`` over its readout units.
+
+    The units are taken ``FUSED_UNITS`` at a time for ``ROW_BLOCK`` rows at a
+    time, and the maxima of the pieces combine exactly, whatever the order.
+    """
+    weight, bias, starts = fused["weight"], fused["bias"], fused["starts"]
+    n_units = bias.size
+    ends = np.append(starts[1:], n_units)
+    maxima = np.full((pooled.shape[0], starts.size), -np.inf)
+    for row in range(0, pooled.shape[0], ROW_BLOCK):
+        rows = slice(row, row + ROW_BLOCK)
+        for low in range(0, n_units, FUSED_UNITS):
+            high = min(low + FUSED_UNITS, n_units)
+            activations = row_blocked_product(pooled[rows], weight[low:high].T)
+            activations += bias[low:high]
+            # The classes whose units overlap [low, high), in order.
+            first = np.searchsorted(ends, low, side="right")
+            last = np.searchsorted(starts, high, side="left")
+            pieces = np.maximum.reduceat(
+                activations, np.maximum(starts[first:last], low) - low, axis=1
+            )
+            np.maximum(maxima[rows, first:last], pieces, out=maxima[rows, first:last])
+    return maxima
 
 
 class FeedForward:
@@ -1023,7 +1067,7 @@ class HardmaxTransformer:
         self._check_sequence_memory(offsets)
         front = self._pooling_front()
         batches = self._sequence_batches(offsets)
-        chunks = Parallel(n_jobs=n_jobs)(
+        chunks = _run_chunks(n_jobs)(
             delayed(_pool_chunk)(
                 front,
                 tokens[offsets[batch.start] : offsets[batch.stop]],
@@ -1127,7 +1171,7 @@ class HardmaxTransformer:
             blocks = self.blocks[self.pooling_block + 1 :]
             size = min(chunk_rows(8 * self.layout.dim * 4, pooled.shape[0]), SEQUENCES_PER_CHUNK)
             batches = list(gen_batches(pooled.shape[0], size))
-            chunks = Parallel(n_jobs=n_jobs)(
+            chunks = _run_chunks(n_jobs)(
                 delayed(_run_blocks)(blocks, pooled[batch]) for batch in batches
             )
             return np.vstack(chunks) if chunks else pooled.copy()
@@ -1140,7 +1184,7 @@ class HardmaxTransformer:
         score_columns = self.layout.scores[fused["classes"]]
         size = min(chunk_rows(8 * fused["bias"].size, pooled.shape[0]), SEQUENCES_PER_CHUNK)
         batches = list(gen_batches(pooled.shape[0], size))
-        maxima = Parallel(n_jobs=n_jobs)(
+        maxima = _run_chunks(n_jobs)(
             delayed(_fused_maxima)(pooled[batch][:, fused["columns"]], fused)
             for batch in batches
         )
