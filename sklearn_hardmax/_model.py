@@ -81,14 +81,17 @@ def _pool_chunk(front, tokens, offsets):
     each sequence only, which after pooling equals every other token.
     ``front`` is a ``FusedFront`` or the pair of the embedding and the blocks.
     """
-    if not isinstance(front, tuple):
-        return front.pool(tokens, offsets)
-    embedding, blocks = front
-    states = embedding.forward(tokens, offsets)
-    for block in blocks[:-1]:
-        states = block.forward(states, offsets)
-    states = blocks[-1].feed_forward.forward(states)
-    return blocks[-1].attention.forward_first(states, offsets)
+    # pooled_tokens raises a clear error for a pooled token that overflows,
+    # so numpy's overflow warnings would only repeat it.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not isinstance(front, tuple):
+            return front.pool(tokens, offsets)
+        embedding, blocks = front
+        states = embedding.forward(tokens, offsets)
+        for block in blocks[:-1]:
+            states = block.forward(states, offsets)
+        states = blocks[-1].feed_forward.forward(states)
+        return blocks[-1].attention.forward_first(states, offsets)
 
 
 # Rows of the matrix products over tokens are padded to a multiple of this.
