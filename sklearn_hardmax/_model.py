@@ -872,11 +872,12 @@ class Embedding:
             )
         return features
 
-    def forward(self, tokens, offsets, coordinates=None):
+    def forward(self, tokens, offsets, coordinates=None, features=None):
         """Return the embedded tokens (n_tokens, layout.dim) of a batch.
 
         With ``coordinates``, an increasing array of token coordinates, return
-        only those columns, without computing the others.
+        only those columns, without computing the others. ``features``, if
+        given, are ``self.features(tokens, offsets)``, computed before.
         """
         if coordinates is None:
             coordinates = np.arange(self.layout.dim)
@@ -892,7 +893,8 @@ class Embedding:
             else:
                 embedded[:, columns[kept]] = values[:, kept]
 
-        features = self.features(tokens, offsets)
+        if features is None:
+            features = self.features(tokens, offsets)
         embedded = np.zeros((tokens.shape[0], len(coordinates)))
         for kind in self.layout.pooling:
             write(self.layout.register(kind), features)

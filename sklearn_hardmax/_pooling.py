@@ -159,7 +159,7 @@ def _restrict_head(head, column_of):
 
 
 class FusedFront:
-    """The embedding and the blocks up to pooling, proportions left out.
+    """The embedding and the blocks up to pooling, mean-pooled features apart.
 
     Built by ``build_fused_front``, which checks that the network has the
     structure this evaluation relies on.
@@ -168,12 +168,13 @@ class FusedFront:
     ----------
     embedding : ConvolutionEmbedding or Embedding
     others : ndarray of int
-        The token coordinates other than the proportion features.
+        The token coordinates computed for every token as a narrow state:
+        all but the proportion features and the pass-through registers.
     layers : list of FeedForward
         Every feed-forward layer up to pooling, restricted to ``others`` and
         without the ramp units.
-    ramps : _Ramps
-    ramp_layer : int
+    ramps : _Ramps or None
+    ramp_layer : int or None
         Index in ``layers`` of the layer that held the ramp units.
     increment : ndarray of shape (n_proportions,)
         What the pooling block's feed-forward layer adds to every proportion.
@@ -182,7 +183,10 @@ class FusedFront:
         each with the coordinates it writes.
     mean_head : tuple of ndarray
         The columns in the restricted state and the coordinates of the mean
-        head's values other than proportions, then the proportion coordinates.
+        head's values in ``others``, then the proportion coordinates.
+    passthrough : tuple
+        The pass-through register coordinates, the embedded features they
+        copy, and what each feature-forward layer with units adds to them.
     dim : int
         Width of the pooled token.
     """
@@ -197,6 +201,7 @@ class FusedFront:
         increment,
         heads,
         mean_head,
+        passthrough,
         dim,
     ):
         self.embedding = embedding
@@ -207,11 +212,15 @@ class FusedFront:
         self.increment = increment
         self.heads = heads
         self.mean_head = mean_head
+        self.passthrough = passthrough
         self.dim = dim
 
     def pool(self, tokens, offsets):
         """Return the pooled token (n_sequences, dim) of every sequence."""
-        state = self.embedding.forward(tokens, offsets, coordinates=self.others)
+        features = self.embedding.features(tokens, offsets)
+        state = self.embedding.forward(
+            tokens, offsets, coordinates=self.others, features=features
+        )
         ramp_input = None
         for position, layer in enumerate(self.layers):
             if position == self.ramp_layer:
@@ -225,7 +234,18 @@ class FusedFront:
             pooled[:, coordinates] = head.attend(state, offsets, first_only=True)
         other_columns, other_coordinates, proportion_coordinates = self.mean_head
         pooled[:, other_coordinates] = _segment_mean(state[:, other_columns], offsets)
-        pooled[:, proportion_coordinates] = self._proportion_means(ramp_input, offsets)
+        if self.ramps is not None:
+            pooled[:, proportion_coordinates] = self._proportion_means(ramp_input, offsets)
+        coordinates, feature_columns, increments = self.passthrough
+        if coordinates.size:
+            # The layers add each increment as tokens + increment, in order.
+            if np.array_equal(feature_columns, np.arange(feature_columns.size)):
+                values = features[:, : feature_columns.size]
+            else:
+                values = features[:, feature_columns]
+            for increment in increments:
+                values = values + increment
+            pooled[:, coordinates] = _segment_mean(values, offsets)
         return pooled
 
     def _proportion_means(self, ramp_input, offsets):
@@ -257,38 +277,95 @@ class FusedFront:
         return means
 
 
+def _constant_increment(layer, rows):
+    """Return what ``layer`` adds to the coordinates ``rows``, or None.
+
+    None unless every unit that writes them has the activation
+    ``relu(0 + b)``, the same for every token.
+    """
+    writes = csr_array(layer.weight_out)[rows]
+    writers = np.unique(writes.indices)
+    if np.any(np.diff(csr_array(layer.weight_in).indptr)[writers] != 0):
+        return None
+    constant = np.maximum(0.0 + layer.bias, 0.0)
+    return sparse_product(constant[None, :], writes)[0]
+
+
+def _passthrough_registers(layout, layers, read, mean_values):
+    """Return the registers that only the embedding and constants fill.
+
+    A register coordinate passes through when no unit, query or key reads
+    it, the mean head averages it, and every layer that writes it adds a
+    constant. Returns the coordinates, the embedded features they copy and
+    the increments of the layers with units, in order.
+    """
+    coordinates, feature_columns = [], []
+    for kind in layout.pooling:
+        register = layout.register(kind)
+        kept = ~read[register] & mean_values[register]
+        coordinates.append(register[kept])
+        feature_columns.append(np.flatnonzero(kept))
+    coordinates = np.concatenate(coordinates)
+    feature_columns = np.concatenate(feature_columns)
+    increments = []
+    for layer in layers:
+        if layer.width == 0 or coordinates.size == 0:
+            continue
+        increment = _constant_increment(layer, coordinates)
+        if increment is None:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), []
+        increments.append(increment)
+    return coordinates, feature_columns, increments
+
+
 def build_fused_front(embedding, blocks):
     """Return a ``FusedFront`` for the pooling pass, or None if it does not apply.
 
     It applies when all of these hold:
 
-    - the layout has proportion features and the feed-forward layers are
-      sparse;
+    - the feed-forward layers up to pooling are sparse, and the blocks
+      before pooling have no attention heads;
+    - the pooling layer has one mean head;
+    - no unit, query or key reads the proportion features, the mean head
+      averages all of them, and the pooling layer only adds constants to
+      them;
     - one layer before pooling writes the proportions, with ramp units that
       each read one coordinate and write with weight +1 or -1;
-    - no unit, query or key reads the proportions;
-    - the pooling layer only adds constants to them, and its mean head
-      averages all of them.
+    - there are proportion features or pass-through registers (see
+      ``_passthrough_registers``).
     """
     layout = embedding.layout
     proportions = layout.proportions
-    if proportions.size == 0:
-        return None
     *pre_pooling, pooling = blocks
     if any(block.attention.heads for block in pre_pooling):
         return None
     layers = [block.feed_forward for block in blocks]
     if any(layer.width and not issparse(layer.weight_in) for layer in layers):
         return None
-    if any(
-        layer.width and csr_array(layer.weight_in)[:, proportions].nnz
-        for layer in layers
-    ):
+    mean_heads = [head for head in pooling.attention.heads if head.rank == 0]
+    if len(mean_heads) != 1:
+        return None
+
+    read = np.zeros(layout.dim, dtype=bool)
+    for layer in layers:
+        if layer.width:
+            read[csr_array(layer.weight_in).indices] = True
+    for head in pooling.attention.heads:
+        if head.rank:
+            read |= (head.query != 0).any(axis=0) | (head.key != 0).any(axis=0)
+    mean_values = np.zeros(layout.dim, dtype=bool)
+    mean_values[mean_heads[0].value_coordinates] = True
+    if read[proportions].any() or not mean_values[proportions].all():
+        return None
+    passthrough = _passthrough_registers(layout, layers, read, mean_values)
+    if proportions.size == 0 and passthrough[0].size == 0:
         return None
 
     is_proportion = np.zeros(layout.dim, dtype=bool)
     is_proportion[proportions] = True
-    others = np.flatnonzero(~is_proportion)
+    left_out = is_proportion.copy()
+    left_out[passthrough[0]] = True
+    others = np.flatnonzero(~left_out)
     column_of = np.full(layout.dim, -1)
     column_of[others] = np.arange(others.size)
 
@@ -303,7 +380,7 @@ def build_fused_front(embedding, blocks):
         if found is not None:
             ramps, ramp_layer = found, position
         restricted.append(rest)
-    if ramps is None:
+    if proportions.size and ramps is None:
         return None
 
     # The pooling layer may add to the proportions only through units whose
@@ -311,34 +388,21 @@ def build_fused_front(embedding, blocks):
     last = layers[-1]
     increment = np.zeros(proportions.size)
     if last.width:
-        writes = csr_array(last.weight_out)[proportions]
-        writers = np.unique(writes.indices)
-        weight_in = csr_array(last.weight_in)
-        if np.any(np.diff(weight_in.indptr)[writers] != 0):
-            return None
-        constant = np.maximum(0.0 + last.bias, 0.0)
-        increment = sparse_product(constant[None, :], writes)[0]
-        restricted.append(_restrict(last, np.arange(last.width), ~is_proportion))
+        if proportions.size:
+            increment = _constant_increment(last, proportions)
+            if increment is None:
+                return None
+        restricted.append(_restrict(last, np.arange(last.width), ~left_out))
     else:
         restricted.append(FeedForward.identity(others.size))
 
-    heads, mean_head = [], None
+    heads = []
     for head in pooling.attention.heads:
-        reads_proportions = head.rank and (
-            np.any(head.query[:, proportions]) or np.any(head.key[:, proportions])
-        )
-        values = is_proportion[head.value_coordinates]
-        if reads_proportions:
-            return None
-        if not values.any():
+        if head.rank:
             heads.append((_restrict_head(head, column_of), head.value_coordinates))
-            continue
-        if head.rank != 0 or values.sum() != proportions.size or mean_head is not None:
-            return None
-        other_coordinates = head.value_coordinates[~values]
-        mean_head = (column_of[other_coordinates], other_coordinates, proportions)
-    if mean_head is None:
-        return None
+    values = mean_heads[0].value_coordinates
+    other_coordinates = values[~left_out[values]]
+    mean_head = (column_of[other_coordinates], other_coordinates, proportions)
     return FusedFront(
         embedding,
         others,
@@ -348,5 +412,6 @@ def build_fused_front(embedding, blocks):
         increment,
         heads,
         mean_head,
+        passthrough,
         layout.dim,
     )

@@ -35,6 +35,8 @@ SETTINGS = [
     {"readout": "prototype"},
     {"pooling": ("mean", "max", "min")},
     {"pooling": ("mean", "max"), "attention": "softmax"},
+    {"embedding": "moments", "readout": "prototype"},
+    {"embedding": "moments", "pooling": ("mean", "max", "min"), "positional_moments": 1},
 ]
 
 
@@ -103,11 +105,15 @@ def test_sequence_alone_pools_like_batch_wide_tokens():
         assert np.array_equal(model.transform([sequence])[0], pooled[index])
 
 
-def test_fused_front_absent_for_moments():
+def test_fused_front_absent_without_mean_head():
+    # Max and min pooling without witnesses leave no mean head to fuse.
     rng = np.random.default_rng(5)
     X = [rng.normal(size=(3, 2)) for _ in range(10)]
-    model = HardmaxTransformerClassifier(embedding="moments", random_state=0)
+    model = HardmaxTransformerClassifier(
+        embedding="moments", pooling=("max", "min"), random_state=0
+    )
     model.fit(X, np.arange(10) % 2)
+    assert len(model.witnesses_) == 0
     assert isinstance(model.transformer_._pooling_front(), tuple)
 
 
