@@ -1,11 +1,14 @@
-"""Pooling pass that never builds full-width tokens for the proportion features.
+"""Pooling pass that never builds full-width tokens for mean-pooled features.
 
 The convolution embedding's ramp units fill the proportion coordinates, most
 of a token's width, and only the mean head of the pooling layer reads them.
+The registers of the moments embedding under mean pooling are read by the
+mean head alone too, and the layers only add constants to them.
 ``FusedFront`` evaluates the embedding and the blocks up to pooling on the
 other coordinates, with the same layers restricted to them. It computes the
 proportion features of a few sequences at a time, straight from the weights
-of the ramp units, and keeps only their sequence means.
+of the ramp units, takes those registers from the embedded features, and
+keeps only their sequence means.
 
 Every value goes through the same floating-point operations, in the same
 order, as in the full-width layers. ``sparse_product`` sums each row in its
@@ -186,7 +189,7 @@ class FusedFront:
         head's values in ``others``, then the proportion coordinates.
     passthrough : tuple
         The pass-through register coordinates, the embedded features they
-        copy, and what each feature-forward layer with units adds to them.
+        copy, and what each feed-forward layer with units adds to them.
     dim : int
         Width of the pooled token.
     """
