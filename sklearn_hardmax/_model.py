@@ -1101,6 +1101,8 @@ class HardmaxTransformer:
         One sequence is pooled at once, and the embedding and the attention
         layer hold about ``TOKEN_COPIES`` arrays of its tokens at full width.
         """
+        # NOTE: the bound is that of the full-width pass. The fused pass of
+        # _pooling.py needs less, so a sequence it could pool may be rejected.
         if offsets.size < 2:
             return
         lengths = np.diff(offsets)
