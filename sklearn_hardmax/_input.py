@@ -26,6 +26,8 @@ _FORMS = (
 
 
 def _item_ndim(item):
+    if type(item) is np.ndarray:
+        return item.ndim
     if isinstance(item, (str, bytes)) or item is None:
         return 0
     try:
@@ -157,7 +159,8 @@ def _from_sequence_list(estimator, X, reset):
     _check_n_features(estimator, n_features, reset)
     lengths = np.array([sequence.shape[0] for sequence in sequences])
     offsets = np.concatenate([[0], np.cumsum(lengths)])
-    tokens = np.vstack(sequences)
+    # Every sequence is 2-D by now, so concatenate needs no np.atleast_2d.
+    tokens = np.concatenate(sequences, axis=0)
     _check_finite(tokens, None, offsets)
     return tokens, offsets
 

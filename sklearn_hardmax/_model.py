@@ -861,16 +861,13 @@ class Embedding:
         if self.n_moments == 0:
             return standardized
         tau = self.positions(offsets)
-        n_features = self.mean.size
-        features = np.empty((tokens.shape[0], n_features * (self.n_moments + 1)))
-        features[:, :n_features] = standardized
+        # Computed feature by feature, so every step runs over whole rows of
+        # tokens; the result is a transposed view.
+        by_feature = np.empty((self.n_moments + 1, self.mean.size, tokens.shape[0]))
+        by_feature[0] = standardized.T
         for moment in range(1, self.n_moments + 1):
-            np.multiply(
-                standardized,
-                np.cos(moment * np.pi * tau)[:, None],
-                out=features[:, moment * n_features : (moment + 1) * n_features],
-            )
-        return features
+            np.multiply(standardized.T, np.cos(moment * np.pi * tau), out=by_feature[moment])
+        return by_feature.reshape(-1, tokens.shape[0]).T
 
     def forward(self, tokens, offsets, coordinates=None, features=None):
         """Return the embedded tokens (n_tokens, layout.dim) of a batch.
