@@ -9,6 +9,8 @@ The scripts import this module by name, so run them from any directory as
   read from ``/proc/self/status`` on Linux;
 - fresh processes: ``run_in_fresh_process`` runs one measurement in a child
   started with the "spawn" method, so measurements do not share memory;
+- data sets: the bundled Japanese Vowels split and ``--train``/``--test``
+  pairs of .ts files, with their command-line options;
 - synthetic data: ``make_smooth_curves``;
 - reports: the machine and versions, tables in reStructuredText simple-table
   form, and plots when matplotlib is installed.
@@ -19,6 +21,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -33,6 +36,7 @@ import scipy
 import sklearn
 
 import sklearn_hardmax
+from sklearn_hardmax.datasets import load_japanese_vowels, load_ts_file
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results"
 
@@ -168,6 +172,85 @@ def run_in_fresh_process(function, /, *args, **kwargs):
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as executor:
         return executor.submit(function, *args, **kwargs).result()
+
+
+def add_data_set_arguments(parser):
+    """Add --train, --test, --missing and --skip-japanese-vowels to ``parser``."""
+    parser.add_argument(
+        "--train",
+        action="append",
+        default=[],
+        type=Path,
+        help=".ts file of training sequences; repeat with --test for more pairs",
+    )
+    parser.add_argument(
+        "--test",
+        action="append",
+        default=[],
+        type=Path,
+        help=".ts file of test sequences, paired with the --train of the same position",
+    )
+    parser.add_argument(
+        "--missing",
+        choices=("raise", "drop"),
+        default="raise",
+        help="what load_ts_file does with missing values '?' (default: raise)",
+    )
+    parser.add_argument(
+        "--skip-japanese-vowels",
+        action="store_true",
+        help="benchmark only the --train/--test pairs",
+    )
+
+
+def check_data_set_arguments(parser, arguments):
+    """Exit through ``parser.error`` if the data set options do not fit together."""
+    if len(arguments.train) != len(arguments.test):
+        parser.error(
+            f"got {len(arguments.train)} --train and {len(arguments.test)} --test "
+            "files; give them in pairs"
+        )
+    if arguments.skip_japanese_vowels and not arguments.train:
+        parser.error("--skip-japanese-vowels needs at least one --train/--test pair")
+
+
+def data_set_name(path):
+    """Return the problem name of a .ts path: 'GunPoint' for GunPoint_TRAIN.ts."""
+    name = path.name
+    for suffix in (".gz", ".ts"):
+        name = name.removesuffix(suffix)
+    return re.sub(r"_(TRAIN|TEST)$", "", name, flags=re.IGNORECASE)
+
+
+def load_data_sets(arguments):
+    """Return a list of (name, X_train, y_train, X_test, y_test)."""
+    data_sets = []
+    if not arguments.skip_japanese_vowels:
+        X_train, y_train = load_japanese_vowels("train")
+        X_test, y_test = load_japanese_vowels("test")
+        data_sets.append(("JapaneseVowels", X_train, y_train, X_test, y_test))
+    for train_path, test_path in zip(arguments.train, arguments.test):
+        X_train, y_train = load_ts_file(train_path, missing=arguments.missing)
+        X_test, y_test = load_ts_file(test_path, missing=arguments.missing)
+        if y_train is None or y_test is None:
+            raise SystemExit(
+                f"{train_path} or {test_path} has no class labels "
+                "(@classLabel false); accuracy needs labelled files."
+            )
+        data_sets.append((data_set_name(train_path), X_train, y_train, X_test, y_test))
+    return data_sets
+
+
+def describe_data_set(X_train, y_train, X_test):
+    """Return a one-line summary of the sizes of a train/test pair."""
+    lengths = [sequence.shape[0] for sequence in list(X_train) + list(X_test)]
+    n_features = X_train[0].shape[1]
+    features = "1 feature" if n_features == 1 else f"{n_features} features"
+    return (
+        f"{len(X_train)} train and {len(X_test)} test sequences, "
+        f"{features} per token, {min(lengths)} to {max(lengths)} tokens, "
+        f"{np.unique(y_train).size} classes"
+    )
 
 
 def make_smooth_curves(

@@ -42,16 +42,18 @@ Plots (with matplotlib) and a JSON file of every timing go to ``--output``.
 
 import argparse
 import contextlib
-import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 from _common import (
     PROTOTYPE_MODEL,
+    add_data_set_arguments,
     add_output_argument,
+    check_data_set_arguments,
+    describe_data_set,
     environment_report,
     import_pyplot,
+    load_data_sets,
     positive_int,
     print_closing,
     print_environment,
@@ -70,7 +72,6 @@ try:
     from threadpoolctl import threadpool_limits
 except ImportError:
     threadpool_limits = None
-from sklearn_hardmax.datasets import load_japanese_vowels, load_ts_file
 from sklearn_hardmax.formats import to_channels_first
 
 # The library aims to keep its predict time within this factor of the brute
@@ -90,26 +91,7 @@ def parse_arguments():
             "HardmaxTransformerClassifier with 1-NN baselines."
         )
     )
-    parser.add_argument(
-        "--train",
-        action="append",
-        default=[],
-        type=Path,
-        help=".ts file of training sequences; repeat with --test for more pairs",
-    )
-    parser.add_argument(
-        "--test",
-        action="append",
-        default=[],
-        type=Path,
-        help=".ts file of test sequences, paired with the --train of the same position",
-    )
-    parser.add_argument(
-        "--missing",
-        choices=("raise", "drop"),
-        default="raise",
-        help="what load_ts_file does with missing values '?' (default: raise)",
-    )
+    add_data_set_arguments(parser)
     parser.add_argument(
         "--repeats",
         type=positive_int,
@@ -136,62 +118,13 @@ def parse_arguments():
         "readout) instead of the nearest-prototype readout on the moments "
         "embedding",
     )
-    parser.add_argument(
-        "--skip-japanese-vowels",
-        action="store_true",
-        help="benchmark only the --train/--test pairs",
-    )
     add_output_argument(parser)
 
     arguments = parser.parse_args()
-    if len(arguments.train) != len(arguments.test):
-        parser.error(
-            f"got {len(arguments.train)} --train and {len(arguments.test)} --test "
-            "files; give them in pairs"
-        )
+    check_data_set_arguments(parser, arguments)
     if arguments.threads is not None and threadpool_limits is None:
         parser.error("--threads needs threadpoolctl; install it with pip")
-    if arguments.skip_japanese_vowels and not arguments.train:
-        parser.error("--skip-japanese-vowels needs at least one --train/--test pair")
     return arguments
-
-
-def data_set_name(path):
-    """Return the problem name of a .ts path: 'GunPoint' for GunPoint_TRAIN.ts."""
-    name = path.name
-    for suffix in (".gz", ".ts"):
-        name = name.removesuffix(suffix)
-    return re.sub(r"_(TRAIN|TEST)$", "", name, flags=re.IGNORECASE)
-
-
-def load_data_sets(arguments):
-    """Return a list of (name, X_train, y_train, X_test, y_test)."""
-    data_sets = []
-    if not arguments.skip_japanese_vowels:
-        X_train, y_train = load_japanese_vowels("train")
-        X_test, y_test = load_japanese_vowels("test")
-        data_sets.append(("JapaneseVowels", X_train, y_train, X_test, y_test))
-    for train_path, test_path in zip(arguments.train, arguments.test):
-        X_train, y_train = load_ts_file(train_path, missing=arguments.missing)
-        X_test, y_test = load_ts_file(test_path, missing=arguments.missing)
-        if y_train is None or y_test is None:
-            raise SystemExit(
-                f"{train_path} or {test_path} has no class labels "
-                "(@classLabel false); accuracy needs labelled files."
-            )
-        data_sets.append((data_set_name(train_path), X_train, y_train, X_test, y_test))
-    return data_sets
-
-
-def describe(X_train, y_train, X_test):
-    lengths = [sequence.shape[0] for sequence in list(X_train) + list(X_test)]
-    n_features = X_train[0].shape[1]
-    features = "1 feature" if n_features == 1 else f"{n_features} features"
-    return (
-        f"{len(X_train)} train and {len(X_test)} test sequences, "
-        f"{features} per token, {min(lengths)} to {max(lengths)} tokens, "
-        f"{np.unique(y_train).size} classes"
-    )
 
 
 def import_aeon_classifier(skip):
@@ -291,7 +224,7 @@ def benchmark_data_set(data_set, repeats, aeon_classifier, parameters):
     agreement = float(np.mean(hardmax["predicted"] == nearest["predicted"]))
     return {
         "name": name,
-        "description": describe(X_train, y_train, X_test),
+        "description": describe_data_set(X_train, y_train, X_test),
         "methods": results,
         "agreement": agreement,
         "transform": transform_timing,

@@ -68,17 +68,19 @@ A JSON file of every measurement goes to ``--output``.
 import argparse
 import contextlib
 import math
-import re
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 from _common import (
     PROTOTYPE_MODEL,
+    add_data_set_arguments,
     add_output_argument,
+    check_data_set_arguments,
+    describe_data_set,
     environment_report,
     format_seconds,
+    load_data_sets,
     positive_int,
     print_closing,
     print_environment,
@@ -89,7 +91,6 @@ from _common import (
 from sklearn.base import clone
 
 from sklearn_hardmax import HardmaxTransformerClassifier
-from sklearn_hardmax.datasets import load_japanese_vowels, load_ts_file
 
 try:
     from threadpoolctl import threadpool_limits
@@ -119,31 +120,7 @@ def parse_arguments():
             "training accuracy."
         )
     )
-    parser.add_argument(
-        "--train",
-        action="append",
-        default=[],
-        type=Path,
-        help=".ts file of training sequences; repeat with --test for more pairs",
-    )
-    parser.add_argument(
-        "--test",
-        action="append",
-        default=[],
-        type=Path,
-        help=".ts file of test sequences, paired with the --train of the same position",
-    )
-    parser.add_argument(
-        "--missing",
-        choices=("raise", "drop"),
-        default="raise",
-        help="what load_ts_file does with missing values '?' (default: raise)",
-    )
-    parser.add_argument(
-        "--skip-japanese-vowels",
-        action="store_true",
-        help="benchmark only the --train/--test pairs",
-    )
+    add_data_set_arguments(parser)
     parser.add_argument(
         "--repeats",
         type=positive_int,
@@ -217,13 +194,7 @@ def parse_arguments():
     add_output_argument(parser)
 
     arguments = parser.parse_args()
-    if len(arguments.train) != len(arguments.test):
-        parser.error(
-            f"got {len(arguments.train)} --train and {len(arguments.test)} --test "
-            "files; give them in pairs"
-        )
-    if arguments.skip_japanese_vowels and not arguments.train:
-        parser.error("--skip-japanese-vowels needs at least one --train/--test pair")
+    check_data_set_arguments(parser, arguments)
     if arguments.threads is not None and threadpool_limits is None:
         parser.error("--threads needs threadpoolctl; install it with pip")
     if arguments.width % arguments.heads != 0:
@@ -235,44 +206,6 @@ def parse_arguments():
     if not arguments.learning_rate > 0.0:
         parser.error(f"--learning-rate must be positive, got {arguments.learning_rate}")
     return arguments
-
-
-def data_set_name(path):
-    """Return the problem name of a .ts path: 'GunPoint' for GunPoint_TRAIN.ts."""
-    name = path.name
-    for suffix in (".gz", ".ts"):
-        name = name.removesuffix(suffix)
-    return re.sub(r"_(TRAIN|TEST)$", "", name, flags=re.IGNORECASE)
-
-
-def load_data_sets(arguments):
-    """Return a list of (name, X_train, y_train, X_test, y_test)."""
-    data_sets = []
-    if not arguments.skip_japanese_vowels:
-        X_train, y_train = load_japanese_vowels("train")
-        X_test, y_test = load_japanese_vowels("test")
-        data_sets.append(("JapaneseVowels", X_train, y_train, X_test, y_test))
-    for train_path, test_path in zip(arguments.train, arguments.test):
-        X_train, y_train = load_ts_file(train_path, missing=arguments.missing)
-        X_test, y_test = load_ts_file(test_path, missing=arguments.missing)
-        if y_train is None or y_test is None:
-            raise SystemExit(
-                f"{train_path} or {test_path} has no class labels "
-                "(@classLabel false); accuracy needs labelled files."
-            )
-        data_sets.append((data_set_name(train_path), X_train, y_train, X_test, y_test))
-    return data_sets
-
-
-def describe(X_train, y_train, X_test):
-    lengths = [sequence.shape[0] for sequence in list(X_train) + list(X_test)]
-    n_features = X_train[0].shape[1]
-    features = "1 feature" if n_features == 1 else f"{n_features} features"
-    return (
-        f"{len(X_train)} train and {len(X_test)} test sequences, "
-        f"{features} per token, {min(lengths)} to {max(lengths)} tokens, "
-        f"{np.unique(y_train).size} classes"
-    )
 
 
 def measure_hardmax(parameters, X_train, y_train, X_test, y_test, repeats):
@@ -534,7 +467,7 @@ def compare(runs, hardmax_result):
 def benchmark_data_set(data_set, arguments, settings):
     """Measure both hardmax settings and the gradient runs on one data set."""
     name, X_train, y_train, X_test, y_test = data_set
-    description = describe(X_train, y_train, X_test)
+    description = describe_data_set(X_train, y_train, X_test)
     hardmax = {
         label: measure_hardmax(
             parameters, X_train, y_train, X_test, y_test, arguments.hardmax_repeats
