@@ -889,12 +889,12 @@ class Embedding:
 
         def write(target, values):
             columns = column_of[target]
-            kept = columns >= 0
-            if kept.all() and np.all(np.diff(columns) == 1):
+            requested = columns >= 0
+            if requested.all() and np.all(np.diff(columns) == 1):
                 # A block of consecutive columns: a slice avoids fancy indexing.
                 embedded[:, columns[0] : columns[-1] + 1] = values
             else:
-                embedded[:, columns[kept]] = values[:, kept]
+                embedded[:, columns[requested]] = values[:, requested]
 
         if features is None:
             features = self.features(tokens, offsets)

@@ -18,6 +18,8 @@ pooled tokens are therefore bitwise equal to those of the full-width pass,
 which the tests check.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.sparse import csc_array, csr_array, issparse
 
@@ -136,12 +138,14 @@ def _extract_ramps(layer, is_proportion, column_of):
     return ramps, _restrict(layer, np.flatnonzero(~is_ramp), column_of >= 0)
 
 
-def _restrict(layer, units, kept):
-    """Return ``layer`` with only ``units``, reading and writing ``kept``.
+def _restrict(layer, units, in_state):
+    """Return ``layer`` with only ``units``, on the coordinates of ``in_state``.
 
-    Slicing keeps the stored order of the entries within each row.
+    ``in_state`` is a boolean mask of the coordinates that the restricted
+    layer reads and writes. Slicing keeps the stored order of the entries
+    within each row.
     """
-    coordinates = np.flatnonzero(kept)
+    coordinates = np.flatnonzero(in_state)
     if units.size == 0:
         return FeedForward.identity(coordinates.size)
     weight_in = csr_array(layer.weight_in)[units][:, coordinates]
@@ -150,17 +154,19 @@ def _restrict(layer, units, kept):
 
 
 def _restrict_head(head, column_of):
-    """Return ``head`` acting on the coordinates kept by ``column_of``."""
-    kept = column_of >= 0
+    """Return ``head`` acting on the coordinates that ``column_of`` maps."""
+    in_state = column_of >= 0
     return AttentionHead(
-        head.query[:, kept],
-        head.key[:, kept],
+        head.query[:, in_state],
+        head.key[:, in_state],
         column_of[head.value_coordinates],
         attention=getattr(head, "attention", "hardmax"),
         temperature=getattr(head, "temperature", None),
     )
 
 
+# eq=False: the fields are arrays, which compare element by element.
+@dataclass(eq=False)
 class FusedFront:
     """The embedding and the blocks up to pooling, mean-pooled features apart.
 
@@ -194,29 +200,16 @@ class FusedFront:
         Width of the pooled token.
     """
 
-    def __init__(
-        self,
-        embedding,
-        others,
-        layers,
-        ramps,
-        ramp_layer,
-        increment,
-        heads,
-        mean_head,
-        passthrough,
-        dim,
-    ):
-        self.embedding = embedding
-        self.others = others
-        self.layers = layers
-        self.ramps = ramps
-        self.ramp_layer = ramp_layer
-        self.increment = increment
-        self.heads = heads
-        self.mean_head = mean_head
-        self.passthrough = passthrough
-        self.dim = dim
+    embedding: object
+    others: np.ndarray
+    layers: list
+    ramps: object
+    ramp_layer: object
+    increment: np.ndarray
+    heads: list
+    mean_head: tuple
+    passthrough: tuple
+    dim: int
 
     def pool(self, tokens, offsets):
         """Return the pooled token (n_sequences, dim) of every sequence."""
@@ -305,9 +298,9 @@ def _passthrough_registers(layout, layers, read, mean_values):
     coordinates, feature_columns = [], []
     for kind in layout.pooling:
         register = layout.register(kind)
-        kept = ~read[register] & mean_values[register]
-        coordinates.append(register[kept])
-        feature_columns.append(np.flatnonzero(kept))
+        passes = ~read[register] & mean_values[register]
+        coordinates.append(register[passes])
+        feature_columns.append(np.flatnonzero(passes))
     coordinates = np.concatenate(coordinates)
     feature_columns = np.concatenate(feature_columns)
     increments = []
@@ -407,14 +400,14 @@ def build_fused_front(embedding, blocks):
     other_coordinates = values[~left_out[values]]
     mean_head = (column_of[other_coordinates], other_coordinates, proportions)
     return FusedFront(
-        embedding,
-        others,
-        restricted,
-        ramps,
-        ramp_layer,
-        increment,
-        heads,
-        mean_head,
-        passthrough,
-        layout.dim,
+        embedding=embedding,
+        others=others,
+        layers=restricted,
+        ramps=ramps,
+        ramp_layer=ramp_layer,
+        increment=increment,
+        heads=heads,
+        mean_head=mean_head,
+        passthrough=passthrough,
+        dim=layout.dim,
     )
