@@ -33,7 +33,6 @@ from scipy.sparse import hstack as sparse_hstack
 from scipy.sparse import vstack as sparse_vstack
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
-from sklearn.utils import gen_batches
 
 from ._convolution import (
     N_KERNELS,
@@ -52,7 +51,9 @@ from ._model import (
     Readout,
     TokenLayout,
     _fused_maxima,
+    batch_slices,
     chunk_rows,
+    fused_affine,
 )
 
 EPSILON = np.finfo(np.float64).eps
@@ -346,7 +347,7 @@ def _min_over_others(distances, exclude):
     best = None
     n_rows = distances.n_rows
     step = chunk_rows(8 * distances.n_columns * 2, n_rows)
-    for batch in gen_batches(n_rows, step):
+    for batch in batch_slices(n_rows, step):
         values = distances(batch)
         if batch.start <= exclude < batch.stop:
             values[exclude - batch.start] = np.inf
@@ -1164,7 +1165,7 @@ def condense_prototypes(representations, labels, candidates, rng, batch_size=256
     # covers every training sequence.
     for _ in range(MAX_SEPARATION_ROUNDS):
         n_before = len(kept)
-        for batch in gen_batches(order.size, batch_size):
+        for batch in batch_slices(order.size, batch_size):
             rows = order[batch]
             rows = rows[~is_kept[rows]]
             if rows.size == 0:
@@ -1188,8 +1189,7 @@ def _nearest_prototype_scores(points, prototypes, prototype_labels, n_classes):
     present, starts = np.unique(prototype_labels[order], return_index=True)
     chosen = prototypes[order]
     fused = {
-        "weight": 2.0 * chosen,
-        "bias": -np.einsum("ij,ij->i", chosen, chosen),
+        "affine": fused_affine(2.0 * chosen, -np.einsum("ij,ij->i", chosen, chosen)),
         "starts": starts,
     }
     scores = np.full((points.shape[0], n_classes), -np.inf)

@@ -14,6 +14,7 @@ number of tokens appended.
 """
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
@@ -54,6 +55,9 @@ def _is_sequence_list(X):
             "X contains no sequences. Pass at least one sequence of shape "
             "(n_tokens, n_features)."
         )
+    # The common case first: every item a plain 2-D array.
+    if all(type(item) is np.ndarray and item.ndim == 2 for item in X):
+        return True
     ndims = [_item_ndim(item) for item in X]
     if any(ndim in (2, -1) for ndim in ndims):
         for index, ndim in enumerate(ndims):
@@ -138,28 +142,42 @@ def _check_n_features(estimator, n_features, reset):
 
 
 def _from_sequence_list(estimator, X, reset):
-    sequences = [_to_float_sequence(item, index) for index, item in enumerate(X)]
-    n_features = sequences[0].shape[1]
-    for index, sequence in enumerate(sequences):
-        if sequence.shape[0] == 0:
+    # Plain float64 arrays, the common case, skip the call.
+    sequences = [
+        item
+        if type(item) is np.ndarray and item.dtype == np.float64
+        else _to_float_sequence(item, index)
+        for index, item in enumerate(X)
+    ]
+    # Every sequence is 2-D by now. The shapes are checked as one array, which
+    # is faster than a Python loop for many short sequences.
+    shapes = np.fromiter(
+        chain.from_iterable(sequence.shape for sequence in sequences),
+        dtype=np.intp,
+        count=2 * len(sequences),
+    ).reshape(-1, 2)
+    lengths = shapes[:, 0]
+    n_features = int(shapes[0, 1])
+    failing = np.flatnonzero((lengths == 0) | (shapes[:, 1] != n_features))
+    if failing.size:
+        index = int(failing[0])
+        if lengths[index] == 0:
             raise ValueError(
-                f"Sequence {index} is empty (shape {sequence.shape}); every "
+                f"Sequence {index} is empty (shape {sequences[index].shape}); every "
                 "sequence needs at least one token. Remove it from X."
             )
-        if sequence.shape[1] != n_features:
-            raise ValueError(
-                f"Sequence {index} has {sequence.shape[1]} features per token but "
-                f"sequence 0 has {n_features}; all tokens must have the same size."
-            )
+        raise ValueError(
+            f"Sequence {index} has {shapes[index, 1]} features per token but "
+            f"sequence 0 has {n_features}; all tokens must have the same size."
+        )
     if n_features == 0:
         raise ValueError(
             "0 feature(s) per token while a minimum of 1 is required: every "
             "token must have at least one feature."
         )
     _check_n_features(estimator, n_features, reset)
-    lengths = np.array([sequence.shape[0] for sequence in sequences])
     offsets = np.concatenate([[0], np.cumsum(lengths)])
-    # Every sequence is 2-D by now, so concatenate needs no np.atleast_2d.
+    # Every sequence is 2-D, so concatenate needs no np.atleast_2d.
     tokens = np.concatenate(sequences, axis=0)
     _check_finite(tokens, None, offsets)
     return tokens, offsets

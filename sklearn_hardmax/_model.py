@@ -20,7 +20,6 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy.sparse import csr_array, issparse
 from sklearn import get_config
-from sklearn.utils import gen_batches
 
 POOLING_KINDS = ("mean", "max", "min")
 
@@ -51,6 +50,16 @@ def chunk_rows(row_bytes, n_rows):
     """
     budget = get_config()["working_memory"] * 2**20
     return int(min(max(budget // max(row_bytes, 1), 1), max(n_rows, 1)))
+
+
+def batch_slices(n, size):
+    """Return the slices of ``range(n)`` in consecutive pieces of ``size``.
+
+    The same slices as scikit-learn's ``gen_batches``, without its parameter
+    validation, which costs about 0.2 ms per call on a path that predict
+    takes twice.
+    """
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 def _segment_mean(values, offsets):
@@ -187,39 +196,61 @@ def _run_blocks(blocks, pooled):
 
 # Rows and readout units per matrix product of the fused readout. The
 # activations of one product take 256 * 8192 * 8 bytes = 16 MiB, where a
-# product over 50,000 units would take 100 MiB per 256 rows. In a separate
-# measurement on the 2-core machine of doc/benchmarks.rst, scoring 8000
-# random points against 50,000 prototypes of 36 coordinates took 0.93 s with
-# these sizes and 1.30 s with 64 rows and 4096 units (brute 1-NN: 0.81 s).
+# product over 50,000 units would take 100 MiB per 256 rows. The products
+# write into one buffer reused for the whole call: a fresh 16 MiB array per
+# product costs its page faults every time, which took longer than the
+# products themselves (measured on the 2-core machine of doc/benchmarks.rst,
+# scoring 8000 random points against 50,000 prototypes of 36 coordinates:
+# 1.46 s with fresh arrays and a separate bias addition, 0.52 s with the
+# buffer and the bias in the product, 0.71 s for brute 1-NN).
 FUSED_ROWS = 256
 FUSED_UNITS = 8192
+
+
+def fused_affine(weight, bias):
+    """Return the units' weights with their biases as a last column."""
+    affine = np.empty((weight.shape[0], weight.shape[1] + 1))
+    affine[:, :-1] = weight
+    affine[:, -1] = bias
+    return affine
 
 
 def _fused_maxima(pooled, fused):
     """Return per class the largest ``l_b(p)`` over its readout units.
 
-    The units are taken ``FUSED_UNITS`` at a time for ``FUSED_ROWS`` rows at a
-    time, and the maxima of the pieces combine exactly, whatever the order.
+    ``fused["affine"]`` holds each unit's weights and then its bias, so the
+    product of a row of ``pooled`` extended by a 1 with a unit's row is
+    ``l_b(p)``, one dot product of ``n_columns + 1`` terms. The units are
+    taken ``FUSED_UNITS`` at a time for ``FUSED_ROWS`` rows at a time, zero
+    padded so that every product has the same number of rows, and the maxima
+    of the pieces combine exactly, whatever the order.
     """
-    weight, bias, starts = fused["weight"], fused["bias"], fused["starts"]
-    n_units = bias.size
+    affine, starts = fused["affine"], fused["starts"]
+    n_rows = pooled.shape[0]
+    n_units, n_columns = affine.shape
     ends = np.append(starts[1:], n_units)
-    maxima = np.full((pooled.shape[0], starts.size), -np.inf)
-    for row in range(0, pooled.shape[0], FUSED_ROWS):
-        rows = slice(row, row + FUSED_ROWS)
+    maxima = np.full((n_rows, starts.size), -np.inf)
+    block = np.zeros((FUSED_ROWS, n_columns))
+    buffer = np.empty(FUSED_ROWS * min(n_units, FUSED_UNITS))
+    for row in range(0, n_rows, FUSED_ROWS):
+        stop = min(row + FUSED_ROWS, n_rows)
+        count = stop - row
+        block[:count, :-1] = pooled[row:stop]
+        block[:count, -1] = 1.0
+        block[count:] = 0.0
         for low in range(0, n_units, FUSED_UNITS):
             high = min(low + FUSED_UNITS, n_units)
-            activations = row_blocked_product(
-                pooled[rows], weight[low:high].T, block_rows=FUSED_ROWS
-            )
-            activations += bias[low:high]
+            # A contiguous view of the buffer, so the product writes in place.
+            activations = buffer[: FUSED_ROWS * (high - low)].reshape(FUSED_ROWS, high - low)
+            np.matmul(block, affine[low:high].T, out=activations)
             # The classes whose units overlap [low, high), in order.
             first = np.searchsorted(ends, low, side="right")
             last = np.searchsorted(starts, high, side="left")
             pieces = np.maximum.reduceat(
-                activations, np.maximum(starts[first:last], low) - low, axis=1
+                activations[:count], np.maximum(starts[first:last], low) - low, axis=1
             )
-            np.maximum(maxima[rows, first:last], pieces, out=maxima[rows, first:last])
+            target = maxima[row:stop, first:last]
+            np.maximum(target, pieces, out=target)
     return maxima
 
 
@@ -318,7 +349,11 @@ class FeedForward:
             activations = sparse_product(tokens, self.weight_in)
             activations += self.bias
             np.maximum(activations, 0.0, out=activations)
-            return tokens + sparse_product(activations, self.weight_out)
+            # update + tokens equals tokens + update exactly, and adding in
+            # place saves an array of the tokens' size.
+            update = sparse_product(activations, self.weight_out)
+            update += tokens
+            return update
         activations = np.maximum(row_blocked_product(tokens, self.weight_in.T) + self.bias, 0.0)
         return tokens + row_blocked_product(activations, self.weight_out.T)
 
@@ -863,17 +898,34 @@ class Embedding:
 
     def features(self, tokens, offsets):
         """Return the embedded features (n_tokens, n_embedded) of a batch."""
-        standardized = (tokens - self.mean) / self.scale
         if self.n_moments == 0:
-            return standardized
-        tau = self.positions(offsets)
-        # Computed feature by feature, so every step runs over whole rows of
-        # tokens; the result is a transposed view.
-        by_feature = np.empty((self.n_moments + 1, self.mean.size, tokens.shape[0]))
-        by_feature[0] = standardized.T
-        for moment in range(1, self.n_moments + 1):
-            np.multiply(standardized.T, np.cos(moment * np.pi * tau), out=by_feature[moment])
-        return by_feature.reshape(-1, tokens.shape[0]).T
+            return (tokens - self.mean) / self.scale
+        n_tokens = tokens.shape[0]
+        # Computed feature by feature into one array, so every step runs over
+        # whole rows of tokens without temporaries. The result is a
+        # transposed view.
+        by_feature = np.empty((self.n_moments + 1, self.mean.size, n_tokens))
+        standardized = by_feature[0]
+        np.subtract(tokens.T, self.mean[:, None], out=standardized)
+        np.divide(standardized, self.scale[:, None], out=standardized)
+        lengths = np.diff(offsets)
+        if lengths.size and np.all(lengths == lengths[0]):
+            # Every sequence has the same positions, so the cosines of one
+            # sequence serve all. They equal those computed from ``positions``.
+            length = int(lengths[0])
+            tau = np.arange(length) / max(length - 1, 1)
+            shape = (self.mean.size, lengths.size, length)
+            for moment in range(1, self.n_moments + 1):
+                np.multiply(
+                    standardized.reshape(shape),
+                    np.cos(moment * np.pi * tau),
+                    out=by_feature[moment].reshape(shape),
+                )
+        else:
+            tau = self.positions(offsets)
+            for moment in range(1, self.n_moments + 1):
+                np.multiply(standardized, np.cos(moment * np.pi * tau), out=by_feature[moment])
+        return by_feature.reshape(-1, n_tokens).T
 
     def forward(self, tokens, offsets, coordinates=None, features=None):
         """Return the embedded tokens (n_tokens, layout.dim) of a batch.
@@ -1061,7 +1113,7 @@ class HardmaxTransformer:
         lengths = np.diff(offsets)
         row_bytes = 8 * self.layout.dim * max(int(lengths.mean()), 1) * 4
         size = min(chunk_rows(row_bytes, lengths.size), SEQUENCES_PER_CHUNK)
-        return list(gen_batches(lengths.size, size))
+        return batch_slices(lengths.size, size)
 
     def pooled_tokens(self, tokens, offsets, n_jobs=None):
         """Return the pooled token of every sequence of a ragged batch.
@@ -1160,8 +1212,7 @@ class HardmaxTransformer:
         columns = np.flatnonzero(rows.any(axis=0))
         present, starts = np.unique(classes[order], return_index=True)
         self._fused_readout = {
-            "weight": np.ascontiguousarray(rows[:, columns]),
-            "bias": np.asarray(biases)[order],
+            "affine": fused_affine(rows[:, columns], np.asarray(biases)[order]),
             "columns": columns,
             "classes": present,
             "starts": starts,
@@ -1180,7 +1231,7 @@ class HardmaxTransformer:
         if not getattr(self, "fused_readout", True):
             blocks = self.blocks[self.pooling_block + 1 :]
             size = min(chunk_rows(8 * self.layout.dim * 4, pooled.shape[0]), SEQUENCES_PER_CHUNK)
-            batches = list(gen_batches(pooled.shape[0], size))
+            batches = batch_slices(pooled.shape[0], size)
             chunks = _run_chunks(n_jobs)(
                 delayed(_run_blocks)(blocks, pooled[batch]) for batch in batches
             )
@@ -1192,8 +1243,8 @@ class HardmaxTransformer:
         if fused["classes"].size == 0:
             return result
         score_columns = self.layout.scores[fused["classes"]]
-        size = min(chunk_rows(8 * fused["bias"].size, pooled.shape[0]), SEQUENCES_PER_CHUNK)
-        batches = list(gen_batches(pooled.shape[0], size))
+        size = min(chunk_rows(8 * fused["affine"].shape[0], pooled.shape[0]), SEQUENCES_PER_CHUNK)
+        batches = batch_slices(pooled.shape[0], size)
         maxima = _run_chunks(n_jobs)(
             delayed(_fused_maxima)(pooled[batch][:, fused["columns"]], fused)
             for batch in batches

@@ -8,7 +8,8 @@ mean head alone too, and the layers only add constants to them.
 other coordinates, with the same layers restricted to them. It computes the
 proportion features of a few sequences at a time, straight from the weights
 of the ramp units, takes those registers from the embedded features, and
-keeps only their sequence means.
+keeps only their sequence means. Coordinates that contain one value for
+every token, such as the constant coordinate, are computed once.
 
 Every value goes through the same floating-point operations, in the same
 order, as in the full-width layers. ``sparse_product`` sums each row in its
@@ -178,7 +179,8 @@ class FusedFront:
     embedding : ConvolutionEmbedding or Embedding
     others : ndarray of int
         The token coordinates computed for every token as a narrow state:
-        all but the proportion features and the pass-through registers.
+        all but the proportion features, the pass-through registers and the
+        constant coordinates.
     layers : list of FeedForward
         Every feed-forward layer up to pooling, restricted to ``others`` and
         without the ramp units.
@@ -196,6 +198,9 @@ class FusedFront:
     passthrough : tuple
         The pass-through register coordinates, the embedded features they
         copy, and what each feed-forward layer with units adds to them.
+    constants : tuple of ndarray
+        The coordinates that contain one value for every token up to pooling
+        (see ``_constant_coordinates``), and their pooled values.
     dim : int
         Width of the pooled token.
     """
@@ -209,22 +214,28 @@ class FusedFront:
     heads: list
     mean_head: tuple
     passthrough: tuple
+    constants: tuple
     dim: int
 
     def pool(self, tokens, offsets):
         """Return the pooled token (n_sequences, dim) of every sequence."""
         features = self.embedding.features(tokens, offsets)
-        state = self.embedding.forward(
-            tokens, offsets, coordinates=self.others, features=features
-        )
-        ramp_input = None
-        for position, layer in enumerate(self.layers):
-            if position == self.ramp_layer:
-                ramp_input = state
-            state = layer.forward(state)
-
         starts = offsets[:-1]
         pooled = np.zeros((starts.size, self.dim))
+        constant_coordinates, constant_values = self.constants
+        pooled[:, constant_coordinates] = constant_values
+        if self.others.size:
+            state = self.embedding.forward(
+                tokens, offsets, coordinates=self.others, features=features
+            )
+            ramp_input = None
+            for position, layer in enumerate(self.layers):
+                if position == self.ramp_layer:
+                    ramp_input = state
+                state = layer.forward(state)
+        else:
+            # Nothing varies from token to token outside the features.
+            state = np.zeros((tokens.shape[0], 0))
         pooled[:, self.others] = state[starts]
         for head, coordinates in self.heads:
             pooled[:, coordinates] = head.attend(state, offsets, first_only=True)
@@ -235,12 +246,14 @@ class FusedFront:
         coordinates, feature_columns, increments = self.passthrough
         if coordinates.size:
             # The layers add each increment as tokens + increment, in order.
+            # The features are this call's own array, so the additions write
+            # into it. A new array of that size would cost page faults.
             if np.array_equal(feature_columns, np.arange(feature_columns.size)):
                 values = features[:, : feature_columns.size]
             else:
                 values = features[:, feature_columns]
             for increment in increments:
-                values = values + increment
+                np.add(values, increment, out=values)
             pooled[:, coordinates] = _segment_mean(values, offsets)
         return pooled
 
@@ -314,6 +327,60 @@ def _passthrough_registers(layout, layers, read, mean_values):
     return coordinates, feature_columns, increments
 
 
+# Maximum magnitude of an integer constant whose mean over a sequence the
+# fused pass takes to be the constant itself. Partial sums of up to 2**33
+# copies are integers below 2**53, so they and the division by the length
+# are exact in float64.
+EXACT_CONSTANT = 2.0**20
+
+
+def _constant_writers(layer, rows):
+    """Return, per coordinate of ``rows``, whether only constant units write it.
+
+    A constant unit reads no coordinate, so its activation is ``relu(b)``
+    for every token.
+    """
+    writes = csr_array(layer.weight_out)[rows]
+    reads = np.diff(csr_array(layer.weight_in).indptr) != 0
+    row_of_entry = np.repeat(np.arange(rows.size), np.diff(writes.indptr))
+    readers = np.bincount(row_of_entry, weights=reads[writes.indices], minlength=rows.size)
+    return readers == 0
+
+
+def _constant_coordinates(layout, layers, heads, read, mean_values, left_out):
+    """Find the coordinates that contain one value for every token up to pooling.
+
+    A coordinate qualifies when the embedding copies no feature into it, so
+    that it starts at 1 (the constant coordinate) or 0. No unit, query, key
+    or rank-one head may read it, and every feed-forward layer up to pooling
+    may only add constants to it. Its value after each layer is
+    computed with the same addition as in the full-width pass. A coordinate
+    that the mean head averages also needs an integer value of magnitude at
+    most ``EXACT_CONSTANT``, so that its mean is exactly that value. Returns
+    the coordinates and their values.
+    """
+    embedded = np.zeros(layout.dim, dtype=bool)
+    for kind in layout.pooling:
+        embedded[layout.register(kind)] = True
+    embedded[layout.raw] = True
+    for head in heads:
+        if head.rank:
+            embedded[head.value_coordinates] = True
+    coordinates = np.flatnonzero(~left_out & ~embedded & ~read)
+    values = np.where(coordinates == layout.constant, 1.0, 0.0)
+    for layer in layers:
+        if layer.width == 0 or coordinates.size == 0:
+            continue
+        constant = _constant_writers(layer, coordinates)
+        coordinates, values = coordinates[constant], values[constant]
+        # The layer computes tokens + update, and addition commutes exactly.
+        values = values + _constant_increment(layer, coordinates)
+    exact = ~mean_values[coordinates] | (
+        (values == np.round(values)) & (np.abs(values) <= EXACT_CONSTANT)
+    )
+    return coordinates[exact], values[exact]
+
+
 def build_fused_front(embedding, blocks):
     """Return a ``FusedFront`` for the pooling pass, or None if it does not apply.
 
@@ -361,6 +428,10 @@ def build_fused_front(embedding, blocks):
     is_proportion[proportions] = True
     left_out = is_proportion.copy()
     left_out[passthrough[0]] = True
+    constants = _constant_coordinates(
+        layout, layers, pooling.attention.heads, read, mean_values, left_out
+    )
+    left_out[constants[0]] = True
     others = np.flatnonzero(~left_out)
     column_of = np.full(layout.dim, -1)
     column_of[others] = np.arange(others.size)
@@ -409,5 +480,6 @@ def build_fused_front(embedding, blocks):
         heads=heads,
         mean_head=mean_head,
         passthrough=passthrough,
+        constants=constants,
         dim=layout.dim,
     )

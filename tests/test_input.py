@@ -62,6 +62,9 @@ def test_input_padded_keeps_inner_rows():
     [
         ([np.ones((2, 2)), np.ones((0, 2))], "Sequence 1 is empty"),
         ([np.ones((2, 2)), np.ones((2, 3))], "Sequence 1 has 3 features per token"),
+        # The first failing sequence is named, and an empty one as empty.
+        ([np.ones((2, 2)), np.ones((2, 3)), np.ones((0, 2))], "Sequence 1 has 3 features"),
+        ([np.ones((2, 2)), np.ones((0, 3)), np.ones((2, 3))], r"Sequence 1 is empty \(shape \(0, 3\)\)"),
         ([np.ones((2, 2)), np.array([[1.0, np.nan]])], "NaN: sequence 1, token 0, feature 1"),
         ([np.array([[np.inf, 1.0]]), np.ones((2, 2))], "infinity: sequence 0, token 0"),
         ([np.ones((2, 2)), np.ones((2, 2)) * 1j], "Complex data not supported: sequence 1"),

@@ -207,3 +207,34 @@ def test_fused_readout_survives_pickling(fitted):
     restored = pickle.loads(pickle.dumps(model))
     assert restored.transformer_._fused_readout is None
     assert np.array_equal(restored.decision_function(X), model.decision_function(X))
+
+
+@pytest.mark.parametrize("n_rows, n_units", [(1, 1), (5, 7), (13, 30), (40, 3)])
+def test_fused_maxima_over_several_products(monkeypatch, n_rows, n_units):
+    # Small product sizes split the rows and the units into several pieces,
+    # with ragged last pieces and classes that straddle two unit pieces.
+    from sklearn_hardmax import _model
+
+    monkeypatch.setattr(_model, "FUSED_ROWS", 4)
+    monkeypatch.setattr(_model, "FUSED_UNITS", 6)
+    rng = np.random.default_rng(5)
+    points = rng.normal(size=(n_rows, 3))
+    weight, bias = rng.normal(size=(n_units, 3)), rng.normal(size=n_units)
+    classes = np.sort(rng.integers(0, 3, size=n_units))
+    present, starts = np.unique(classes, return_index=True)
+    fused = {"affine": _model.fused_affine(weight, bias), "starts": starts}
+    activations = points @ weight.T + bias
+    expected = np.stack([activations[:, classes == c].max(axis=1) for c in present], axis=1)
+    np.testing.assert_allclose(_model._fused_maxima(points, fused), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 7, 12])
+def test_batch_slices_match_gen_batches(n):
+    from sklearn.utils import gen_batches
+
+    from sklearn_hardmax._model import batch_slices
+
+    for size in (1, 3, 6, 20):
+        assert batch_slices(n, size) == list(gen_batches(n, size))
+    # gen_batches rejects n = 0, where batch_slices returns no slices.
+    assert batch_slices(0, 3) == []

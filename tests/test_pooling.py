@@ -8,7 +8,9 @@ from scipy.sparse import csr_array
 from test_exactness import FAMILIES
 
 from sklearn_hardmax import (
+    AttentionHead,
     FeedForward,
+    HardmaxAttention,
     HardmaxTransformer,
     HardmaxTransformerClassifier,
     _pooling,
@@ -289,3 +291,92 @@ def test_literal_check_uses_prefix_of_long_sequences(monkeypatch):
     assert _construction._literal_check_sequences(np.array([30, 25, 40, 31]), rng).size == 0
     model = HardmaxTransformerClassifier(random_state=0).fit(X, [0, 1, 0, 1])
     assert np.array_equal(model.predict(X), [0, 1, 0, 1])
+
+
+def _with_averaged_constant(transformer, added):
+    """Return ``transformer`` with a unit before pooling that adds ``added``.
+
+    The unit reads nothing and writes ``added`` into the first score
+    coordinate, which the mean head then averages too.
+    """
+    layout = transformer.layout
+    target = layout.scores[0]
+    weight_out = np.zeros((layout.dim, 1))
+    weight_out[target, 0] = added
+    extra = FeedForward(csr_array((1, layout.dim)), np.array([1.0]), csr_array(weight_out))
+    pooling = transformer.blocks[transformer.pooling_block]
+    heads = [
+        AttentionHead(head.query, head.key, np.append(head.value_coordinates, target))
+        if head.rank == 0
+        else head
+        for head in pooling.attention.heads
+    ]
+    blocks = list(transformer.blocks)
+    blocks[transformer.pooling_block] = Block(
+        pooling.feed_forward, HardmaxAttention(heads, layout.dim)
+    )
+    blocks.insert(0, Block(extra, HardmaxAttention([], layout.dim)))
+    return HardmaxTransformer(
+        transformer.embedding,
+        blocks,
+        transformer.readout,
+        pooling_block=transformer.pooling_block + 1,
+    ), target
+
+
+@pytest.mark.parametrize("added, constant", [(3.0, True), (0.1, False)])
+def test_constant_coordinates_pool_exactly(added, constant):
+    # The mean of copies of 0.1 over a sequence is not always 0.1 in float64,
+    # so that coordinate must stay in the per-token state.
+    rng = np.random.default_rng(15)
+    X = [rng.normal(size=(length, 2)) for length in (1, 3, 7, 10, 49, 50, 93)]
+    model = HardmaxTransformerClassifier(
+        embedding="moments", readout="prototype", random_state=0
+    ).fit(X, np.arange(7) % 2)
+    rebuilt, target = _with_averaged_constant(model.transformer_, added)
+    front = rebuilt._pooling_front()
+    assert isinstance(front, FusedFront)
+    assert (target in front.constants[0]) == constant
+    assert rebuilt.layout.constant in front.constants[0]
+    tokens, offsets = _ragged(X)
+    pooled = front.pool(tokens, offsets)
+    expected = _layer_by_layer(rebuilt, tokens, offsets)
+    assert np.array_equal(pooled, expected)
+    if constant:
+        assert np.all(pooled[:, target] == added)
+    else:
+        assert np.any(expected[:, target] != added)
+
+
+def test_moments_front_has_no_token_state():
+    # Under mean pooling, every coordinate outside the registers contains one
+    # value for every token, so the fused pass computes none of them per token.
+    rng = np.random.default_rng(17)
+    X = [rng.normal(size=(rng.integers(1, 9), 3)) for _ in range(30)]
+    y = np.arange(30) % 3
+    model = HardmaxTransformerClassifier(
+        embedding="moments", readout="prototype", random_state=0
+    ).fit(X, y)
+    front = model.transformer_._pooling_front()
+    assert front.others.size == 0
+    tokens, offsets = _ragged(X)
+    assert np.array_equal(
+        front.pool(tokens, offsets), _layer_by_layer(model.transformer_, tokens, offsets)
+    )
+
+
+@pytest.mark.parametrize("length", [1, 2, 6])
+def test_equal_lengths_match_positions(length):
+    rng = np.random.default_rng(16)
+    X = [rng.normal(size=(length, 3)) for _ in range(5)]
+    model = HardmaxTransformerClassifier(
+        embedding="moments", readout="prototype", positional_moments=3, random_state=0
+    ).fit(X, np.arange(5) % 2)
+    embedding = model.transformer_.embedding
+    tokens, offsets = _ragged(X)
+    standardized = (tokens - embedding.mean) / embedding.scale
+    tau = embedding.positions(offsets)
+    expected = np.hstack(
+        [standardized] + [standardized * np.cos(m * np.pi * tau)[:, None] for m in (1, 2, 3)]
+    )
+    assert np.array_equal(embedding.features(tokens, offsets), expected)
