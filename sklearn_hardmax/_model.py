@@ -1193,26 +1193,34 @@ class HardmaxTransformer:
                     f"Readout block {index} has attention heads; only feed-forward "
                     "readout blocks can be fused."
                 )
-            for unit in range(layer.width):
-                written = np.flatnonzero(layer.weight_out[:, unit])
-                if written.size != 1 or not is_score[written[0]]:
-                    raise ValueError(
-                        f"Unit {unit} of readout block {index} does not write "
-                        "exactly one score coordinate."
-                    )
-                if layer.weight_out[written[0], unit] < 0:
-                    # The relu(-l) half of a first-prototype pair.
-                    continue
-                rows.append(np.where(is_score, 0.0, layer.weight_in[unit]))
-                biases.append(layer.bias[unit])
-                classes.append(np.searchsorted(score_coordinates, written[0]))
-        classes = np.asarray(classes, dtype=np.intp)
+            if layer.width == 0:
+                continue
+            weight_in, weight_out = layer.weight_in, layer.weight_out
+            if issparse(weight_out):
+                weight_in, weight_out = weight_in.toarray(), weight_out.toarray()
+            # All units of the block at once: the coordinate each one writes.
+            nonzero = weight_out != 0
+            written = nonzero.argmax(axis=0)
+            invalid = (nonzero.sum(axis=0) != 1) | ~is_score[written]
+            if invalid.any():
+                raise ValueError(
+                    f"Unit {np.flatnonzero(invalid)[0]} of readout block {index} does "
+                    "not write exactly one score coordinate."
+                )
+            # A negative weight marks the relu(-l) half of a first-prototype pair.
+            kept = weight_out[written, np.arange(layer.width)] > 0
+            rows.append(np.where(is_score, 0.0, weight_in[kept]))
+            biases.append(layer.bias[kept])
+            classes.append(np.searchsorted(score_coordinates, written[kept]))
+        classes = np.concatenate(classes) if classes else np.zeros(0, dtype=np.intp)
+        biases = np.concatenate(biases) if biases else np.zeros(0)
+        rows = np.concatenate(rows) if rows else np.zeros((0, self.layout.dim))
         order = np.argsort(classes, kind="stable")
-        rows = np.asarray(rows).reshape(-1, self.layout.dim)[order]
+        rows = rows[order]
         columns = np.flatnonzero(rows.any(axis=0))
         present, starts = np.unique(classes[order], return_index=True)
         self._fused_readout = {
-            "affine": fused_affine(rows[:, columns], np.asarray(biases)[order]),
+            "affine": fused_affine(rows[:, columns], biases[order]),
             "columns": columns,
             "classes": present,
             "starts": starts,

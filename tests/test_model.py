@@ -238,3 +238,50 @@ def test_batch_slices_match_gen_batches(n):
         assert batch_slices(n, size) == list(gen_batches(n, size))
     # gen_batches rejects n = 0, where batch_slices returns no slices.
     assert batch_slices(0, 3) == []
+
+
+def _prototype_model():
+    rng = np.random.default_rng(6)
+    X = [rng.normal(size=(rng.integers(1, 9), 3)) for _ in range(20)]
+    y = np.arange(20) % 3
+    model = HardmaxTransformerClassifier(readout="prototype", random_state=0).fit(X, y)
+    return model, X
+
+
+def _with_readout_layer(transformer, position, layer):
+    from sklearn_hardmax import HardmaxTransformer
+
+    blocks = list(transformer.blocks)
+    index = transformer.pooling_block + 1 + position
+    blocks[index] = Block(layer, blocks[index].attention)
+    return HardmaxTransformer(
+        transformer.embedding, blocks, transformer.readout, pooling_block=transformer.pooling_block
+    )
+
+
+def test_fused_readout_of_sparse_blocks():
+    from scipy.sparse import csr_array
+
+    model, X = _prototype_model()
+    transformer = model.transformer_
+    layer = transformer.blocks[transformer.pooling_block + 2].feed_forward
+    sparse = FeedForward(csr_array(layer.weight_in), layer.bias, csr_array(layer.weight_out))
+    rebuilt = _with_readout_layer(transformer, 1, sparse)
+    tokens = np.vstack(X)
+    offsets = _offsets(*[len(sequence) for sequence in X])
+    assert np.array_equal(
+        rebuilt.class_scores(tokens, offsets), transformer.class_scores(tokens, offsets)
+    )
+
+
+def test_fused_readout_rejects_unit_writing_two_scores():
+    model, _ = _prototype_model()
+    transformer = model.transformer_
+    layer = transformer.blocks[transformer.pooling_block + 2].feed_forward
+    weight_out = layer.weight_out.copy()
+    weight_out[transformer.layout.scores, 1] = 1.0
+    broken = _with_readout_layer(
+        transformer, 1, FeedForward(layer.weight_in, layer.bias, weight_out)
+    )
+    with pytest.raises(ValueError, match="Unit 1 of readout block 1 does not write exactly one"):
+        broken._build_fused_readout()
