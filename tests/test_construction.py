@@ -1,0 +1,83 @@
+"""Steps of the construction against direct numpy computations."""
+
+import numpy as np
+import pytest
+
+from sklearn_hardmax import HardmaxTransformerClassifier, _construction
+from sklearn_hardmax._construction import _row_keys, distinct_rows, fit_standardization
+
+
+def _rows_with_repeats():
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(500, 3))
+    rows[::7] = rows[3]
+    rows[10] = [-0.0, 0.0, 1.0]
+    rows[11] = [0.0, -0.0, 1.0]
+    rows[20:40, 1] = np.round(rows[20:40, 1])
+    return rows
+
+
+def _check_distinct(rows, first, ids):
+    _, expected_first = np.unique(_row_keys(rows), return_index=True)
+    assert np.array_equal(first, np.sort(expected_first))
+    assert np.array_equal(rows[first][ids] + 0.0, rows + 0.0)
+    # Ids follow the first occurrences, so those rows get 0, 1, 2, ...
+    assert np.array_equal(ids[first], np.arange(first.size))
+
+
+def test_distinct_rows_match_unique():
+    rows = _rows_with_repeats()
+    first, ids = distinct_rows(rows)
+    _check_distinct(rows, first, ids)
+    assert ids[10] == ids[11]
+
+
+def test_distinct_rows_after_hash_collisions(monkeypatch):
+    # Every row gets the same hash, so the exact comparison finds different
+    # rows under one hash and falls back to np.unique.
+    rows = _rows_with_repeats()
+    expected = distinct_rows(rows)
+    monkeypatch.setattr(
+        _construction, "_row_hashes", lambda rows: np.zeros(rows.shape[0], np.uint64)
+    )
+    first, ids = distinct_rows(rows)
+    _check_distinct(rows, first, ids)
+    assert np.array_equal(first, expected[0])
+    assert np.array_equal(ids, expected[1])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 1), (4, 6)])
+def test_distinct_rows_of_small_arrays(shape):
+    rows = np.arange(np.prod(shape), dtype=float).reshape(shape) % 3
+    first, ids = distinct_rows(rows)
+    _check_distinct(rows, first, ids)
+
+
+@pytest.mark.parametrize("chunk_values", [7, 2**19])
+def test_standardization_matches_numpy(monkeypatch, chunk_values):
+    monkeypatch.setattr(_construction, "STANDARDIZATION_VALUES", chunk_values)
+    rng = np.random.default_rng(1)
+    tokens = rng.normal(loc=3.0, scale=5.0, size=(101, 4))
+    tokens[:, 2] = 0.1
+    mean, scale = fit_standardization(tokens)
+    np.testing.assert_allclose(mean, tokens.mean(axis=0), rtol=1e-13)
+    expected_scale = tokens.std(axis=0)
+    expected_scale[2] = 1.0
+    np.testing.assert_allclose(scale, expected_scale, rtol=1e-12)
+
+
+def test_standardization_overflow_names_feature():
+    tokens = np.array([[1.0, 1.7e308], [2.0, 1.7e308], [3.0, 1.7e308], [4.0, -1.7e308]])
+    with pytest.raises(ValueError, match="Feature 1 overflows float64 when centred"):
+        fit_standardization(tokens)
+
+
+def test_fit_token_ids_follow_first_occurrence():
+    X = [np.array([[2.0], [1.0], [2.0]]), np.array([[3.0], [1.0]])]
+    model = HardmaxTransformerClassifier(embedding="moments", positional_moments=0)
+    model.fit(X, [0, 1])
+    tokens = np.vstack(X)
+    first, ids = distinct_rows(tokens)
+    assert first.tolist() == [0, 1, 3]
+    assert ids.tolist() == [0, 1, 0, 2, 1]
+    assert np.array_equal(model.predict(X), [0, 1])
