@@ -113,7 +113,11 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         context, -1 means all processors. Work is split into chunks of at
         most 2048 sequences (fewer when ``working_memory`` requires), so
         smaller inputs run as one job. Chunk boundaries do not depend on
-        ``n_jobs``, so results are identical for every value. Under
+        ``n_jobs``, so the pooled representations are identical for every
+        value. The readout's matrix products run in the BLAS, whose rounding
+        can depend on its number of threads, and joblib's worker processes
+        may run it with fewer threads. Scores can then differ in the last
+        bits, which changes a prediction only at an exact tie. Under
         ``joblib.parallel_config(backend="dask")`` the chunks run on a dask
         cluster.
     random_state : int, RandomState instance or None, default=None

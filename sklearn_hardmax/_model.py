@@ -1111,6 +1111,8 @@ class HardmaxTransformer:
         ``n_jobs`` computes the same chunks and the same results.
         """
         lengths = np.diff(offsets)
+        if lengths.size == 0:
+            return []
         row_bytes = 8 * self.layout.dim * max(int(lengths.mean()), 1) * 4
         size = min(chunk_rows(row_bytes, lengths.size), SEQUENCES_PER_CHUNK)
         return batch_slices(lengths.size, size)

@@ -285,3 +285,13 @@ def test_fused_readout_rejects_unit_writing_two_scores():
     )
     with pytest.raises(ValueError, match="Unit 1 of readout block 1 does not write exactly one"):
         broken._build_fused_readout()
+
+
+def test_network_scores_no_sequences():
+    model, _ = _prototype_model()
+    transformer = model.transformer_
+    n_features = model.n_features_in_
+    pooled = transformer.pooled_tokens(np.zeros((0, n_features)), np.array([0]))
+    assert pooled.shape == (0, transformer.layout.dim)
+    scores = transformer.class_scores(np.zeros((0, n_features)), np.array([0]))
+    assert scores.shape == (0, model.classes_.size)
