@@ -697,13 +697,44 @@ def centring_shift(features, offsets, pooling):
     representations, so that ``|pi_b|^2`` and with it the rounding floor of
     the readout stay small. Mean, max and min pooling commute with the shift.
     """
+    return _pooled_registers(features, offsets, pooling).mean(axis=0)
+
+
+def _pooled_registers(features, offsets, pooling):
+    """Return the pooled registers of every sequence, one row per sequence."""
     starts = offsets[:-1]
     pooling_functions = {
         "mean": lambda: np.add.reduceat(features, starts, axis=0) / np.diff(offsets)[:, None],
         "max": lambda: np.maximum.reduceat(features, starts, axis=0),
         "min": lambda: np.minimum.reduceat(features, starts, axis=0),
     }
-    return np.concatenate([pooling_functions[kind]().mean(axis=0) for kind in pooling])
+    return np.hstack([pooling_functions[kind]() for kind in pooling])
+
+
+# Embedded values per batch of _centring_shift_in_batches: 32 MiB of float64.
+SHIFT_BATCH_VALUES = 2**22
+
+
+def _centring_shift_in_batches(embedding, tokens, offsets, pooling):
+    """Return ``centring_shift`` of the embedded features of the training tokens.
+
+    The features are computed for batches of whole sequences with about
+    ``SHIFT_BATCH_VALUES`` values each, or one longer sequence, instead of
+    for all training tokens at once. Each sequence is pooled on its own, so
+    the result equals that of ``centring_shift`` on all the features.
+    """
+    max_tokens = max(1, SHIFT_BATCH_VALUES // max(embedding.layout.n_embedded, 1))
+    n_sequences = offsets.size - 1
+    pooled = []
+    first = 0
+    while first < n_sequences:
+        last = np.searchsorted(offsets, offsets[first] + max_tokens, side="right") - 1
+        last = max(last, first + 1)
+        local = offsets[first : last + 1] - offsets[first]
+        batch = tokens[offsets[first] : offsets[last]]
+        pooled.append(_pooled_registers(embedding.features(batch, local), local, pooling))
+        first = last
+    return np.concatenate(pooled).mean(axis=0)
 
 
 def _witness_distance_layer(layout, witnesses):
@@ -1164,7 +1195,12 @@ def _check_layer_by_layer(transformer, tokens, offsets, representations, rng):
 
 
 def _gather_sequences(tokens, offsets, sequences):
-    """Return the tokens of ``sequences``, one after the other."""
+    """Return the tokens of ``sequences``, one after the other.
+
+    All sequences in order return ``tokens`` itself, without a copy.
+    """
+    if np.array_equal(sequences, np.arange(offsets.size - 1)):
+        return tokens
     return np.vstack([tokens[offsets[index] : offsets[index + 1]] for index in sequences])
 
 
@@ -1525,8 +1561,19 @@ def construct_transformer(
     # Fail before the full-width passes if one sequence cannot fit in memory.
     plain = front.build([], 0.0)
     plain._check_sequence_memory(offsets)
+    # The shift comes first, so that the embedded features of all training
+    # tokens, if fitting the embedding computed them, are freed before the
+    # token index is built.
     if features is None:
-        features = plain.embedding.features(tokens, offsets)
+        shift = _centring_shift_in_batches(plain.embedding, tokens, offsets, pooling)
+    else:
+        shift = np.concatenate(
+            [
+                centring_shift(features, offsets, pooling),
+                _proportion_shift(spec, features, offsets),
+            ]
+        )
+    del features
     index = TokenIndex.from_features(plain.embedding.raw_features(tokens, offsets), offsets)
     group_ids = group_indistinguishable(index)
     training_labels, conflicting = majority_labels(group_ids, labels, n_classes)
@@ -1534,11 +1581,6 @@ def construct_transformer(
         f"{index.distinct.shape[0]} distinct tokens, {group_ids.max() + 1} distinct "
         f"token distributions, {len(conflicting)} with conflicting labels"
     )
-
-    shift = np.concatenate(
-        [centring_shift(features, offsets, pooling), _proportion_shift(spec, features, offsets)]
-    )
-    del features
 
     witnesses, transformer, representations, n_rounds = separate(
         front,

@@ -81,3 +81,21 @@ def test_fit_token_ids_follow_first_occurrence():
     assert first.tolist() == [0, 1, 3]
     assert ids.tolist() == [0, 1, 0, 2, 1]
     assert np.array_equal(model.predict(X), [0, 1])
+
+
+@pytest.mark.parametrize("batch_values", [1, 50, 2**22])
+def test_shift_in_batches_matches_whole(monkeypatch, batch_values):
+    # Batches of whole sequences, and one sequence longer than a batch.
+    monkeypatch.setattr(_construction, "SHIFT_BATCH_VALUES", batch_values)
+    rng = np.random.default_rng(2)
+    X = [rng.normal(size=(length, 2)) for length in (1, 4, 30, 2, 7)]
+    model = HardmaxTransformerClassifier(
+        embedding="moments", readout="prototype", pooling=("mean", "max", "min"), random_state=0
+    ).fit(X, np.arange(5) % 2)
+    embedding = model.transformer_.embedding
+    tokens = np.vstack(X)
+    offsets = np.concatenate([[0], np.cumsum([len(sequence) for sequence in X])])
+    pooling = ("mean", "max", "min")
+    whole = _construction.centring_shift(embedding.features(tokens, offsets), offsets, pooling)
+    batched = _construction._centring_shift_in_batches(embedding, tokens, offsets, pooling)
+    assert np.array_equal(batched, whole)
