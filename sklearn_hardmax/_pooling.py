@@ -329,8 +329,8 @@ def _passthrough_registers(layout, layers, read, mean_values):
 
 # Maximum magnitude of an integer constant whose mean over a sequence the
 # fused pass takes to be the constant itself. Partial sums of up to 2**33
-# copies are integers below 2**53, so they and the division by the length
-# are exact in float64.
+# copies are integers of magnitude at most 2**53, so they and the division by
+# the length are exact in float64.
 EXACT_CONSTANT = 2.0**20
 
 
@@ -359,14 +359,16 @@ def _constant_coordinates(layout, layers, heads, read, mean_values, left_out):
     most ``EXACT_CONSTANT``, so that its mean is exactly that value. Returns
     the coordinates and their values.
     """
-    embedded = np.zeros(layout.dim, dtype=bool)
+    # The embedding writes the registers and the raw coordinates per token,
+    # and a rank-one head writes the values of the tokens it attends to.
+    per_token = np.zeros(layout.dim, dtype=bool)
     for kind in layout.pooling:
-        embedded[layout.register(kind)] = True
-    embedded[layout.raw] = True
+        per_token[layout.register(kind)] = True
+    per_token[layout.raw] = True
     for head in heads:
         if head.rank:
-            embedded[head.value_coordinates] = True
-    coordinates = np.flatnonzero(~left_out & ~embedded & ~read)
+            per_token[head.value_coordinates] = True
+    coordinates = np.flatnonzero(~left_out & ~per_token & ~read)
     values = np.where(coordinates == layout.constant, 1.0, 0.0)
     for layer in layers:
         if layer.width == 0 or coordinates.size == 0:
