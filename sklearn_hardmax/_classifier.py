@@ -111,8 +111,9 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         ``fit``, ``predict``, ``predict_proba``, ``decision_function`` and
         ``transform``. None means 1 unless in a ``joblib.parallel_config``
         context, -1 means all processors. Work is split into chunks of at
-        most 2048 sequences (fewer when ``working_memory`` requires), so
-        smaller inputs run as one job. Chunk boundaries do not depend on
+        most 2048 sequences (fewer when ``working_memory`` requires), and a
+        single chunk runs in this process unless a cluster backend such as
+        dask is active. Chunk boundaries do not depend on
         ``n_jobs``, so the pooled representations are identical for every
         value. The readout's matrix products run in the BLAS, whose rounding
         can depend on its number of threads, and joblib's worker processes

@@ -1,5 +1,7 @@
 """Parallel pooling and scoring with joblib, locally and on a dask cluster."""
 
+import contextlib
+
 import joblib
 import numpy as np
 import pytest
@@ -88,3 +90,43 @@ def _dump(model):
     joblib.dump(model, buffer)
     buffer.seek(0)
     return buffer
+
+
+class _ClusterLikeBackend(joblib.parallel.ThreadingBackend):
+    """A threading backend defined outside joblib, as a cluster backend is."""
+
+
+@pytest.mark.parametrize("backend", [None, "loky", "threading"])
+def test_single_chunk_runs_in_process(monkeypatch, data, serial, backend):
+    from sklearn_hardmax import _model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a single chunk was sent to joblib.Parallel")
+
+    _, _, X_new = data
+    expected = serial.decision_function(X_new)
+    monkeypatch.setattr(_model, "Parallel", refuse)
+    model = joblib.load(_dump(serial)).set_params(n_jobs=2)
+    context = contextlib.nullcontext() if backend is None else joblib.parallel_config(backend)
+    with context:
+        assert np.array_equal(model.decision_function(X_new), expected)
+
+
+def test_single_chunk_goes_to_cluster_backend(monkeypatch, data, serial):
+    from sklearn_hardmax import _model
+
+    calls = []
+
+    class CountingParallel(joblib.Parallel):
+        def __call__(self, iterable):
+            calls.append(1)
+            return super().__call__(iterable)
+
+    joblib.register_parallel_backend("cluster_like", _ClusterLikeBackend)
+    monkeypatch.setattr(_model, "Parallel", CountingParallel)
+    _, _, X_new = data
+    model = joblib.load(_dump(serial)).set_params(n_jobs=2)
+    with joblib.parallel_config(backend="cluster_like"):
+        scores = model.decision_function(X_new)
+    assert calls
+    np.testing.assert_allclose(scores, serial.decision_function(X_new), rtol=1e-12, atol=1e-12)
