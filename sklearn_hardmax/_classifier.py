@@ -52,10 +52,12 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
     key-query matrices, and which classifies every training sequence
     correctly. One pooling block makes all tokens of a sequence cluster onto
     their leaders (max and min heads) or onto their mean (mean head).
-    Feed-forward readout blocks then compute, for every class, the squared
-    distance to its nearest prototype. The network has at most
-    ``n_sequences + 2`` blocks and O(n_sequences * n_features) parameters,
-    whatever the sequence lengths. ``predict`` runs that network.
+    The readout then scores every class, either with one linear block fitted
+    by ridge regression or with feed-forward blocks that compute the squared
+    distance to the nearest prototype of the class (see ``readout``). The
+    network has at most ``n_sequences + 3`` blocks and O(n_sequences *
+    n_features) parameters, whatever the sequence lengths. ``predict`` runs
+    that network.
 
     Parameters
     ----------
@@ -84,7 +86,8 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         ``k = 1, ..., K``, so mean pooling computes the averages of every
         feature against ``cos(k pi tau)``, a length-independent summary of the
         sequence's shape like the first K + 1 cosine-transform coefficients. With 0 the model
-        ignores token order.
+        ignores token order. Only the moments embedding uses it, because the
+        convolution embedding always depends on token order.
     prototypes : {"all", "condensed"}, default="all"
         Which training representations the readout compares with. "all"
         keeps every distinct one, so each training sequence is its own
@@ -102,10 +105,15 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         Temperature of softmax leader heads, in standardized feature units.
     temperature : float or "auto", default="auto"
         Temperature of the softmax that turns class scores into
-        probabilities. "auto" uses the median training margin (the squared
-        distance from a training sequence to the nearest prototype of another
-        class) over a random subset of at most 2000 training sequences, and
-        stores it in ``temperature_``.
+        probabilities. "auto" uses the median training margin, the own class
+        score minus the best other one, over a random subset of at most 2000
+        training sequences, and stores it in ``temperature_``. With the
+        prototype readout a margin is a squared distance to the nearest
+        prototype of another class. With the linear readout the scores
+        regress one-hot targets, so margins are near 1 and the probabilities
+        stay soft (about 0.25 for the predicted class of 9 on Japanese
+        Vowels). Pass a smaller float, or use
+        ``sklearn.calibration.CalibratedClassifierCV``, for sharper ones.
     n_jobs : int or None, default=None
         Number of joblib jobs that pool and score chunks of sequences in
         ``fit``, ``predict``, ``predict_proba``, ``decision_function`` and
@@ -122,8 +130,11 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         ``joblib.parallel_config(backend="dask")`` the chunks run on a dask
         cluster.
     random_state : int, RandomState instance or None, default=None
-        Seeds the separation offsets and the training subset checked end to
-        end. Equal seeds give identical models.
+        Seeds the channels of the convolution embedding and its ramp biases,
+        the separation offsets, the condensed prototypes and the training
+        subset checked end to end. Equal seeds give identical models. With
+        None the convolution embedding changes from fit to fit, and so can
+        the test accuracy.
     verbose : int, default=0
         Print progress of ``fit`` when positive.
 
@@ -161,8 +172,9 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
 
     See Also
     --------
-    sklearn.neighbors.KNeighborsClassifier : The 1-nearest-neighbour rule
-        on ``transform(X)`` predicts like this classifier.
+    sklearn.neighbors.KNeighborsClassifier : With the prototype readout, the
+        1-nearest-neighbour rule on ``transform(X)`` predicts like this
+        classifier.
 
     Notes
     -----
@@ -363,9 +375,11 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
     def decision_function(self, X):
         """Return the readout's class scores.
 
-        The score of class c is ``|p|^2 - min_b |p - pi_b|^2`` over the
-        prototypes ``pi_b`` of class c, where ``p`` is the pooled
-        representation of the sequence.
+        With the prototype readout, the score of class c is
+        ``|p|^2 - min_b |p - pi_b|^2`` over the prototypes ``pi_b`` of class
+        c, where ``p`` is the pooled representation of the sequence. With the
+        linear readout it is ``w_c . p + b_c``, the ridge regression of the
+        one-hot targets.
 
         Parameters
         ----------
@@ -386,7 +400,10 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         return scores
 
     def predict(self, X):
-        """Predict the class of every sequence: the class of its nearest prototype.
+        """Predict the class of every sequence: the class of highest score.
+
+        With the prototype readout this is the class of the nearest
+        prototype of the pooled representation.
 
         Parameters
         ----------
@@ -404,11 +421,11 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
     def predict_proba(self, X):
         """Return class probabilities: a softmax of the class scores.
 
-        The probabilities are ``softmax(scores / temperature_)``. Differences
-        of scores are differences of squared distances to the nearest
-        prototypes, so a class whose nearest prototype is one typical training
-        margin farther than the best class gets ``1/e`` times its probability.
-        The most probable class is the predicted one.
+        The probabilities are ``softmax(scores / temperature_)``, so a class
+        that scores one typical training margin below the best class gets
+        ``1/e`` times its probability. With the prototype readout,
+        differences of scores are differences of squared distances to the
+        nearest prototypes. The most probable class is the predicted one.
 
         Parameters
         ----------
@@ -428,8 +445,9 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
 
         This is the token that every token of the sequence equals after the
         pooling block, restricted to its pooled registers and separation
-        coordinates. A 1-nearest-neighbour rule on these rows, with the
-        training rows as references, predicts like this classifier.
+        coordinates. With the prototype readout, a 1-nearest-neighbour rule
+        on these rows, with the training rows as references, predicts like
+        this classifier.
 
         Parameters
         ----------
