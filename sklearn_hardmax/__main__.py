@@ -228,7 +228,10 @@ def _load_model(path):
             warnings.simplefilter("ignore", ModelVersionWarning)
             model = joblib.load(path)
     except Exception as error:  # joblib raises many types for a broken file.
-        raise CommandError(f"cannot load model {path}: {error}") from None
+        raise CommandError(
+            f"cannot load model {path}: {error}. Is it a file that "
+            "'python -m sklearn_hardmax fit' or joblib.dump wrote?"
+        ) from None
     if not isinstance(model, HardmaxTransformerClassifier):
         raise CommandError(
             f"{path} contains a {type(model).__name__}, not a fitted "
@@ -369,13 +372,22 @@ def _print_rows(rows):
         print(f"{name:<{width}}  {value}")
 
 
+def _prototypes_text(model):
+    if model.readout_ == "linear":
+        return "none (linear readout)"
+    return f"{model.n_prototypes_} ({model.prototypes})"
+
+
 def run_report(arguments):
     X_train, y_train = load_japanese_vowels("train")
     X_test, y_test = load_japanese_vowels("test")
     model = _make_model(arguments, verbose=int(arguments.verbose))
 
     started = time.perf_counter()
-    model.fit(X_train, y_train)
+    try:
+        model.fit(X_train, y_train)
+    except ValueError as error:
+        raise CommandError(f"fit failed: {error}") from None
     fit_seconds = time.perf_counter() - started
     started = time.perf_counter()
     test_predictions = model.predict(X_test)
@@ -401,7 +413,7 @@ def run_report(arguments):
                 f"{model.n_blocks_} (hardmax theorem: 4N + 1 = {4 * n_sequences + 1})",
             ),
             ("parameters", f"{model.n_params_} nonzero weights"),
-            ("prototypes", f"{model.n_prototypes_} ({model.prototypes})"),
+            ("prototypes", _prototypes_text(model)),
             ("training accuracy", f"{train_accuracy:.4f}"),
             ("test accuracy", f"{test_accuracy:.4f}"),
             ("fit time", f"{fit_seconds:.3f} s"),

@@ -62,6 +62,11 @@ def _is_sequence_list(X):
     if any(ndim in (2, -1) for ndim in ndims):
         for index, ndim in enumerate(ndims):
             if ndim != 2:
+                if ndim == 1 and np.size(X[index]) == 0:
+                    raise ValueError(
+                        f"Sequence {index} is empty; every sequence needs at least "
+                        "one token. Remove it from X."
+                    )
                 if ndim < 0:
                     shape = "ragged (its token rows differ in length)"
                 else:

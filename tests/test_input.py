@@ -70,6 +70,7 @@ def test_input_padded_keeps_inner_rows():
         ([np.ones((2, 2)), np.ones((2, 2)) * 1j], "Complex data not supported: sequence 1"),
         ([np.ones((2, 2)), np.array([["a", "b"]])], "Sequence 1 contains non-numeric"),
         ([np.ones((2, 2)), np.ones(2)], "Sequence 1 is 1-D"),
+        ([np.ones((2, 2)), []], "Sequence 1 is empty; every sequence needs"),
         ([np.ones((2, 2)), [[1.0, 2.0], [3.0]]], "Sequence 1 is ragged"),
         (np.ones((2, 2, 2, 2)), "got a 4-D array"),
         (np.ones(4), "Reshape your data"),

@@ -33,7 +33,7 @@ def test_main_reports_size_accuracy_and_times(capsys):
     assert values["positional moments"] == "not used by the convolution embedding"
     assert values["readout"] == "linear (requested auto)"
     assert values["blocks"].startswith("3 ")
-    assert values["prototypes"] == "0 (all)"
+    assert values["prototypes"] == "none (linear readout)"
     assert len(lines) == 16
 
 
@@ -54,6 +54,14 @@ def test_main_condensed_prototypes_fewer_blocks(capsys):
     assert values["training accuracy"] == "1.0000"
     assert int(values["prototypes"].split()[0]) < 270
     assert int(values["blocks"].split()[0]) < 31
+
+
+def test_main_report_fit_error_is_one_line(capsys):
+    # No exact linear head exists for the moments embedding on this data.
+    assert main(["--embedding", "moments", "--readout", "linear"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: fit failed: No ridge penalty")
 
 
 def test_main_rejects_negative_moments(capsys):
@@ -137,7 +145,7 @@ def test_predict_prints_one_line_per_sequence(files, capsys):
     "command, message",
     [
         (["info", "{folder}/missing.joblib"], "error: model file not found"),
-        (["info", "{folder}/train.ts"], "error: cannot load model"),
+        (["info", "{folder}/train.ts"], "joblib.dump wrote?"),
         (["fit", "{folder}/missing.ts", "--model", "{folder}/m.joblib"], "error: data file not found"),
         (["predict", "{folder}/model.joblib", "{folder}/wide.ts"], "X has 3 features"),
     ],
