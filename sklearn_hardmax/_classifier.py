@@ -105,15 +105,16 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         Temperature of softmax leader heads, in standardized feature units.
     temperature : float or "auto", default="auto"
         Temperature of the softmax that turns class scores into
-        probabilities. "auto" uses the median training margin, the own class
-        score minus the best other one, over a random subset of at most 2000
-        training sequences, and stores it in ``temperature_``. With the
-        prototype readout a margin is a squared distance to the nearest
-        prototype of another class. With the linear readout the scores
-        regress one-hot targets, so margins are near 1 and the probabilities
-        stay soft (about 0.25 for the predicted class of 9 on Japanese
-        Vowels). Pass a smaller float, or use
-        ``sklearn.calibration.CalibratedClassifierCV``, for sharper ones.
+        probabilities. With "auto", ``fit`` stores it in ``temperature_``.
+        With the linear readout it is the temperature that minimizes the
+        log-loss of the ridge fit's exact leave-one-out scores of the
+        training sequences, but at least a tenth of the median training
+        margin (defined below), so that a typical margin gives odds of at
+        most e**10. With the prototype readout
+        it is the median training margin, the own class score minus the
+        best other one, over a random subset of at most 2000 training
+        sequences: a squared distance to the nearest prototype of another
+        class.
     n_jobs : int or None, default=None
         Number of joblib jobs that pool and score chunks of sequences in
         ``fit``, ``predict``, ``predict_proba``, ``decision_function`` and

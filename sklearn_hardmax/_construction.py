@@ -28,11 +28,13 @@ a nearest-neighbour rule.
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from scipy.sparse import coo_array, csr_array
 from scipy.sparse import hstack as sparse_hstack
 from scipy.sparse import vstack as sparse_vstack
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
+from scipy.special import log_softmax
 
 from ._convolution import (
     N_KERNELS,
@@ -1340,6 +1342,47 @@ def probability_temperature(scores, labels):
     return float(np.median(margins))
 
 
+# Range of the temperature that held_out_temperature searches, in score units.
+# The linear readout's scores regress targets of -1 and +1.
+HELD_OUT_TEMPERATURES = (1e-3, 1e3)
+
+
+def held_out_temperature(held_out, labels):
+    """Return the temperature that minimizes the log-loss of held-out scores.
+
+    ``held_out`` are the leave-one-out class scores of the training
+    sequences. The search runs over the logarithm of the temperature within
+    ``HELD_OUT_TEMPERATURES``. When every held-out prediction is right by a
+    wide margin, the loss is flat near 0 for all small temperatures, and the
+    search stops at one of them.
+    """
+    if held_out.shape[1] < 2:
+        return 1.0
+    rows = np.arange(labels.size)
+
+    def loss(log_temperature):
+        return -log_softmax(held_out / np.exp(log_temperature), axis=1)[rows, labels].mean()
+
+    low, high = np.log(HELD_OUT_TEMPERATURES)
+    result = minimize_scalar(loss, bounds=(low, high), method="bounded")
+    return float(np.exp(result.x))
+
+
+# With the linear readout, the temperature is at least the median training
+# margin divided by this, so that a typical margin gives odds of at most
+# e**10. Without the floor, held-out predictions that are all right let the
+# temperature fall until every probability rounds to 0 or 1.
+MARGIN_ODDS_EXPONENT = 10.0
+
+
+def _temperature(scores, labels, subset, linear):
+    """Return the temperature of ``predict_proba`` for ``temperature="auto"``."""
+    median_margin = probability_temperature(scores, labels[subset])
+    if linear is None:
+        return median_margin
+    return max(held_out_temperature(linear[3], labels), median_margin / MARGIN_ODDS_EXPONENT)
+
+
 def _embedding_spec(kind, tokens, offsets, n_moments, random_state):
     """Fit the embedding: standardization, and for convolutions the stem.
 
@@ -1414,7 +1457,9 @@ def fit_linear_readout(representations, labels, n_classes, log):
     A penalty qualifies when the full fit classifies every training
     representation with a margin above float64 rounding. Among those, the
     best leave-one-out accuracy wins, and ties go to the larger penalty.
-    Returns ``(weights, intercepts, alpha)`` or None when no penalty is exact.
+    Returns ``(weights, intercepts, alpha, held_out)``, where ``held_out``
+    are the leave-one-out scores of that penalty, or None when no penalty is
+    exact.
     """
     n_sequences, n_pooled = representations.shape
     targets = -np.ones((n_sequences, n_classes))
@@ -1457,10 +1502,10 @@ def fit_linear_readout(representations, labels, n_classes, log):
             f"exact on training data {exact}"
         )
         if exact and (best is None or loo_accuracy > best[0]):
-            best = (loo_accuracy, weights, intercepts, alpha)
+            best = (loo_accuracy, weights, intercepts, alpha, held_out)
     if best is None:
         return None
-    return best[1], best[2], best[3]
+    return best[1:]
 
 
 def _linear_margin_exceeds_rounding(scores, labels, points, weights, intercepts):
@@ -1605,7 +1650,7 @@ def construct_transformer(
                 "than pooled features). Use readout='auto' or readout='prototype'."
             )
     if linear is not None:
-        weights, intercepts, alpha = linear
+        weights, intercepts, alpha, _ = linear
         log(f"linear readout with ridge alpha {alpha:g}")
         readout_used = "linear"
         prototype_rows = np.zeros(0, dtype=np.intp)
@@ -1666,6 +1711,6 @@ def construct_transformer(
         conflicting_groups=conflicting,
         witnesses=witnesses,
         n_rounds=n_rounds,
-        temperature=probability_temperature(scores, training_labels[subset]),
+        temperature=_temperature(scores, training_labels, subset, linear),
         readout=readout_used,
     )
