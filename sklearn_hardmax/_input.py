@@ -235,6 +235,8 @@ def check_sequences(estimator, X, *, reset):
     With ``reset=True`` (in ``fit``) this records ``n_features_in_``; otherwise
     it checks the token size against it.
     """
+    if X is None:
+        raise ValueError(f"X is None. Expected {_FORMS}.")
     if _is_sequence_list(X):
         return _from_sequence_list(estimator, X, reset)
     if isinstance(X, np.ndarray) and X.ndim == 3:

@@ -82,6 +82,15 @@ def test_input_rejected_with_clear_message(X, message):
         HardmaxTransformerClassifier().fit(X, np.arange(len(X)) % 2)
 
 
+def test_input_none_rejected(ragged):
+    X, y = ragged
+    with pytest.raises(ValueError, match="X is None. Expected a list of 2-D arrays"):
+        HardmaxTransformerClassifier().fit(None, y)
+    model = HardmaxTransformerClassifier(embedding="moments").fit(X, y)
+    with pytest.raises(ValueError, match="X is None"):
+        model.predict(None)
+
+
 def test_input_padded_nan_inside_sequence_rejected():
     X = np.array([[[1.0], [np.nan], [2.0]], [[2.0], [3.0], [4.0]]])
     with pytest.raises(ValueError, match="NaN: sequence 0, token 1"):
