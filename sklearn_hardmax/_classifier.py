@@ -113,8 +113,8 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         most e**10. With the prototype readout
         it is the median training margin, the own class score minus the
         best other one, over a random subset of at most 2000 training
-        sequences: a squared distance to the nearest prototype of another
-        class.
+        sequences. There a margin is a squared distance to the nearest
+        prototype of another class.
     n_jobs : int or None, default=None
         Number of joblib jobs that pool and score chunks of sequences in
         ``fit``, ``predict``, ``predict_proba``, ``decision_function`` and

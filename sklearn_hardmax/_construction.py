@@ -56,6 +56,7 @@ from ._model import (
     batch_slices,
     chunk_rows,
     fused_affine,
+    sequence_batches,
 )
 
 EPSILON = np.finfo(np.float64).eps
@@ -726,16 +727,11 @@ def _centring_shift_in_batches(embedding, tokens, offsets, pooling):
     the result equals that of ``centring_shift`` on all the features.
     """
     max_tokens = max(1, SHIFT_BATCH_VALUES // max(embedding.layout.n_embedded, 1))
-    n_sequences = offsets.size - 1
     pooled = []
-    first = 0
-    while first < n_sequences:
-        last = np.searchsorted(offsets, offsets[first] + max_tokens, side="right") - 1
-        last = max(last, first + 1)
+    for first, last in sequence_batches(offsets, max_tokens):
         local = offsets[first : last + 1] - offsets[first]
         batch = tokens[offsets[first] : offsets[last]]
         pooled.append(_pooled_registers(embedding.features(batch, local), local, pooling))
-        first = last
     return np.concatenate(pooled).mean(axis=0)
 
 

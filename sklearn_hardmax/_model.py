@@ -63,6 +63,23 @@ def batch_slices(n, size):
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
+def sequence_batches(offsets, max_tokens):
+    """Split sequences into batches of whole sequences of at most ``max_tokens``.
+
+    Returns ``(first, last)`` pairs: a batch is sequences ``first`` to
+    ``last - 1``. A sequence longer than ``max_tokens`` is a batch of its own.
+    """
+    n_sequences = offsets.size - 1
+    pairs = []
+    first = 0
+    while first < n_sequences:
+        last = np.searchsorted(offsets, offsets[first] + max_tokens, side="right") - 1
+        last = max(last, first + 1)
+        pairs.append((first, last))
+        first = last
+    return pairs
+
+
 def _segment_mean(values, offsets):
     """Return the mean of ``values`` over each sequence, one row per sequence."""
     sums = np.add.reduceat(values, offsets[:-1], axis=0)
@@ -171,7 +188,7 @@ def _local_backend():
     """Return whether joblib's active backend runs on this machine.
 
     joblib's own backends (loky, multiprocessing, threading, sequential) are
-    defined in ``joblib._parallel_backends``; a cluster backend such as dask
+    defined in ``joblib._parallel_backends``. A cluster backend such as dask
     is defined elsewhere.
     """
     backend, _ = get_active_backend()
@@ -212,12 +229,12 @@ def _run_blocks(blocks, pooled):
 # Rows and readout units per matrix product of the fused readout. The
 # activations of one product take 256 * 8192 * 8 bytes = 16 MiB, where a
 # product over 50,000 units would take 100 MiB per 256 rows. The products
-# write into one buffer reused for the whole call: a fresh 16 MiB array per
-# product costs its page faults every time, which took longer than the
-# products themselves (measured on the 2-core machine of doc/benchmarks.rst,
-# scoring 8000 random points against 50,000 prototypes of 36 coordinates:
-# 1.46 s with fresh arrays and a separate bias addition, 0.52 s with the
-# buffer and the bias in the product, 0.71 s for brute 1-NN).
+# write into one buffer reused for the whole call, because a fresh 16 MiB
+# array per product costs its page faults every time. Scoring 8000 random
+# points against 50,000 prototypes of 36 coordinates on the 2-core machine of
+# doc/benchmarks.rst took 1.46 s with fresh arrays and a separate bias
+# addition, 0.52 s with the buffer and the bias in the product, and 0.71 s
+# with brute 1-NN.
 FUSED_ROWS = 256
 FUSED_UNITS = 8192
 
@@ -1225,10 +1242,10 @@ class HardmaxTransformer:
                     "not write exactly one score coordinate."
                 )
             # A negative weight marks the relu(-l) half of a first-prototype pair.
-            kept = weight_out[written, np.arange(layer.width)] > 0
-            rows.append(np.where(is_score, 0.0, weight_in[kept]))
-            biases.append(layer.bias[kept])
-            classes.append(np.searchsorted(score_coordinates, written[kept]))
+            adding = weight_out[written, np.arange(layer.width)] > 0
+            rows.append(np.where(is_score, 0.0, weight_in[adding]))
+            biases.append(layer.bias[adding])
+            classes.append(np.searchsorted(score_coordinates, written[adding]))
         classes = np.concatenate(classes) if classes else np.zeros(0, dtype=np.intp)
         biases = np.concatenate(biases) if biases else np.zeros(0)
         rows = np.concatenate(rows) if rows else np.zeros((0, self.layout.dim))

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csc_array, csr_array, issparse
 
-from ._model import AttentionHead, FeedForward, _segment_mean, sparse_product
+from ._model import (
+    AttentionHead,
+    FeedForward,
+    _segment_mean,
+    sequence_batches,
+    sparse_product,
+)
 
 # Tokens per batch of the proportion computation. Its temporary arrays then
 # take about 3 * 8 * RAMP_TOKENS bytes per ramp unit, 24 MiB for the 4032
@@ -270,10 +276,7 @@ class FusedFront:
         n_sequences = offsets.size - 1
         n_features = self.increment.size
         means = np.empty((n_sequences, n_features))
-        first = 0
-        while first < n_sequences:
-            last = np.searchsorted(offsets, offsets[first] + RAMP_TOKENS, side="right") - 1
-            last = max(last, first + 1)
+        for first, last in sequence_batches(offsets, RAMP_TOKENS):
             start, stop = offsets[first], offsets[last]
             local = offsets[first : last + 1] - start
             step = max(1, n_features * RAMP_TOKENS // (stop - start))
@@ -282,7 +285,6 @@ class FusedFront:
                 features = self.ramps.values(ramp_input[start:stop], columns)
                 features += self.increment[columns]
                 means[first:last, columns] = _segment_mean(features, local)
-            first = last
         return means
 
 
@@ -292,10 +294,9 @@ def _constant_increment(layer, rows):
     None unless every unit that writes them has the activation
     ``relu(0 + b)``, the same for every token.
     """
-    writes = csr_array(layer.weight_out)[rows]
-    writers = np.unique(writes.indices)
-    if np.any(np.diff(csr_array(layer.weight_in).indptr)[writers] != 0):
+    if not _constant_writers(layer, rows).all():
         return None
+    writes = csr_array(layer.weight_out)[rows]
     constant = np.maximum(0.0 + layer.bias, 0.0)
     return sparse_product(constant[None, :], writes)[0]
 

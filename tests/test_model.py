@@ -295,3 +295,12 @@ def test_network_scores_no_sequences():
     assert pooled.shape == (0, transformer.layout.dim)
     scores = transformer.class_scores(np.zeros((0, n_features)), np.array([0]))
     assert scores.shape == (0, model.classes_.size)
+
+
+def test_sequence_batches_keep_whole_sequences():
+    from sklearn_hardmax._model import sequence_batches
+
+    offsets = _offsets(3, 2, 15, 1, 1)
+    assert sequence_batches(offsets, 5) == [(0, 2), (2, 3), (3, 5)]
+    assert sequence_batches(offsets, 100) == [(0, 5)]
+    assert sequence_batches(np.array([0]), 5) == []

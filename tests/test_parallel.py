@@ -100,12 +100,12 @@ class _ClusterLikeBackend(joblib.parallel.ThreadingBackend):
 def test_single_chunk_runs_in_process(monkeypatch, data, serial, backend):
     from sklearn_hardmax import _model
 
-    def refuse(*args, **kwargs):
+    def reject_parallel(*args, **kwargs):
         raise AssertionError("a single chunk was sent to joblib.Parallel")
 
     _, _, X_new = data
     expected = serial.decision_function(X_new)
-    monkeypatch.setattr(_model, "Parallel", refuse)
+    monkeypatch.setattr(_model, "Parallel", reject_parallel)
     model = joblib.load(_dump(serial)).set_params(n_jobs=2)
     context = contextlib.nullcontext() if backend is None else joblib.parallel_config(backend)
     with context:
