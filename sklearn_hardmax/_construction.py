@@ -25,6 +25,7 @@ O(N) blocks classify N sequences exactly, with a readout that generalizes like
 a nearest-neighbour rule.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -209,19 +210,42 @@ def _row_keys(rows):
 # constant of splitmix64).
 _HASH_MULTIPLIER = np.uint64(0xBF58476D1CE4E5B9)
 
+# Values per block of _row_hashes: 512 KiB of temporary arrays.
+HASH_VALUES = 2**16
+
+
+@functools.lru_cache(maxsize=8)
+def _column_multipliers(n_columns):
+    """Return fixed odd 64-bit multipliers, one per column, read-only."""
+    rng = np.random.default_rng(0)
+    multipliers = rng.integers(0, 2**63, size=n_columns, dtype=np.uint64)
+    multipliers = multipliers * np.uint64(2) + np.uint64(1)
+    multipliers.flags.writeable = False
+    return multipliers
+
 
 def _row_hashes(rows):
     """Return a 64-bit hash of the float64 bytes of every row of a 2-D array.
 
-    -0.0 and 0.0 get the same hash.
+    Each value's bits are mixed, multiplied by an odd constant of its column
+    and summed modulo 2**64, so rows that differ in one value always get
+    different hashes. Blocks of rows keep the temporary arrays small,
+    whether there are many short rows or a few wide ones. -0.0 and 0.0 get
+    the same hash.
     """
-    hashes = np.full(rows.shape[0], np.uint64(0x9E3779B97F4A7C15))
-    for column in range(rows.shape[1]):
-        # + 0.0 turns -0.0 into 0.0. One column at a time keeps the
-        # temporary arrays small.
-        hashes ^= (rows[:, column] + 0.0).view(np.uint64)
-        hashes *= _HASH_MULTIPLIER
-        hashes ^= hashes >> np.uint64(31)
+    n_rows, n_columns = rows.shape
+    hashes = np.empty(n_rows, dtype=np.uint64)
+    multipliers = _column_multipliers(n_columns)
+    for block in batch_slices(n_rows, max(1, HASH_VALUES // max(n_columns, 1))):
+        # + 0.0 turns -0.0 into 0.0, in a new contiguous array.
+        keys = (rows[block] + 0.0).view(np.uint64)
+        keys ^= keys >> np.uint64(29)
+        keys *= multipliers
+        block_hashes = np.add.reduce(keys, axis=1, dtype=np.uint64)
+        block_hashes ^= block_hashes >> np.uint64(31)
+        block_hashes *= _HASH_MULTIPLIER
+        block_hashes ^= block_hashes >> np.uint64(29)
+        hashes[block] = block_hashes
     return hashes
 
 
@@ -231,8 +255,8 @@ def distinct_rows(rows):
     Returns the index of the first occurrence of every distinct row, in
     increasing order, and for every row the number of its distinct row in
     that order. So -0.0 equals 0.0. Rows are grouped by a 64-bit hash of their
-    bytes, sorted as integers. For 800,000 rows of 12 values this took 0.23 s
-    against 0.83 s for ``np.unique`` on the rows as opaque values, on the
+    bytes, sorted as integers. For 800,000 rows of 12 values this took 0.198 s
+    against 0.428 s for ``np.unique`` on the rows as opaque values, on the
     machine of doc/benchmarks.rst. Rows with equal hashes are then compared
     in full. If two different rows share a hash, the rows are grouped with
     ``np.unique`` instead.
@@ -373,6 +397,19 @@ def resolution_floor(squared_norms, n_pooled):
     return 16.0 * (n_pooled + 3) * EPSILON * squared_norms
 
 
+@functools.lru_cache(maxsize=8)
+def _collision_directions(n_pooled):
+    """Return ``COLLISION_DIRECTIONS`` fixed orthonormal columns of length ``n_pooled``.
+
+    Every fit and each of its separation rounds use the same directions, so
+    they are computed once per width. The result is read-only.
+    """
+    gaussian = np.random.default_rng(0).standard_normal((n_pooled, COLLISION_DIRECTIONS))
+    directions, _ = np.linalg.qr(gaussian)
+    directions.flags.writeable = False
+    return directions
+
+
 def find_collisions(representations, labels):
     """Return pairs of differently labelled sequences the readout cannot resolve.
 
@@ -382,10 +419,7 @@ def find_collisions(representations, labels):
     relative to each point's norm, so it is not an all-pairs computation.
     Returns an array of shape (n_pairs, 2) of sequence indices.
     """
-    _, first, inverse = np.unique(
-        _row_keys(representations), return_index=True, return_inverse=True
-    )
-    inverse = inverse.ravel()
+    first, inverse = distinct_rows(representations)
     pairs = []
 
     # Equal representations with different labels collide outright.
@@ -393,7 +427,7 @@ def find_collisions(representations, labels):
     clash = np.flatnonzero(labels != label_of_first[inverse])
     pairs.extend((first[inverse[sequence]], sequence) for sequence in clash)
 
-    points = representations[first]
+    points = representations if first.size == inverse.size else representations[first]
     squared_norms = np.einsum("ij,ij->i", points, points)
     n_pooled = points.shape[1]
     # A colliding pair is found from its endpoint of larger norm.
@@ -404,9 +438,7 @@ def find_collisions(representations, labels):
         # still finds every pair within the radius, among a few candidates
         # that the full check below removes. A k-d tree prunes poorly in the
         # thousands of pooled coordinates of the convolution embedding.
-        gaussian = np.random.default_rng(0).standard_normal((n_pooled, COLLISION_DIRECTIONS))
-        directions, _ = np.linalg.qr(gaussian)
-        indexed = points @ directions
+        indexed = points @ _collision_directions(n_pooled)
     tree = cKDTree(indexed)
     neighbours = tree.query_ball_point(indexed, r=radius, return_sorted=False)
     for point, found in enumerate(neighbours):
@@ -717,6 +749,12 @@ def _pooled_registers(features, offsets, pooling):
 # Embedded values per batch of _centring_shift_in_batches: 32 MiB of float64.
 SHIFT_BATCH_VALUES = 2**22
 
+# Training tokens above which _proportion_shift estimates the shift of the
+# ramp features from every k-th sequence. On Japanese Vowels, sorting all
+# 4274 training tokens for each of the 1008 convolution outputs took 53.9 ms,
+# in a fit of about 330 ms, and every fifth sequence took 9.9 ms.
+SHIFT_SAMPLE_TOKENS = 1024
+
 
 def _centring_shift_in_batches(embedding, tokens, offsets, pooling):
     """Return ``centring_shift`` of the embedded features of the training tokens.
@@ -922,8 +960,7 @@ def _colliding_groups(pairs, representations):
     A group is a connected component of the colliding pairs, extended by every
     sequence whose representation equals, bit for bit, that of a member.
     """
-    _, inverse = np.unique(_row_keys(representations), return_inverse=True)
-    inverse = inverse.ravel()
+    _, inverse = distinct_rows(representations)
     n_sequences = representations.shape[0]
     n_values = inverse.max() + 1
     # Nodes are sequences and distinct representations; a sequence is tied to
@@ -987,22 +1024,29 @@ def _split_group(members, labels, index, offsets):
         chosen.append((token_id, smallest))
 
 
-def separate(front, tokens, offsets, labels, index, shift, rng, n_jobs, log):
+def separate(
+    front, tokens, offsets, labels, index, shift, rng, n_jobs, log, features=None
+):
     """Add witnesses until no two differently labelled sequences collide.
 
     Each round finds the colliding pairs with ``find_collisions`` and splits
     every group of colliding sequences with ``_split_group``. A witness's
     offset has a random direction and a length a few times the float64 floor
     of the group, so the members it splits end up apart unless random offsets
-    cancel, which the next round repairs. Returns the witnesses, the front of
-    the network, the representations and the number of rounds.
+    cancel, which the next round repairs. ``features``, if given, are the
+    embedded features of ``tokens``, which the pooling passes then read.
+    Returns the witnesses, the front of the network, the representations and
+    the number of rounds. The last round found no colliding pair among those
+    representations.
     """
     witnesses = []
     witness_of_token = {}
     scale_reference = None
     for round_number in range(1, MAX_SEPARATION_ROUNDS + 1):
         transformer = front.build(witnesses, shift)
-        pooled = transformer.pooled_tokens(tokens, offsets, n_jobs=n_jobs)
+        pooled = transformer.pooled_tokens(
+            tokens, offsets, n_jobs=n_jobs, features=features
+        )
         representations = pooled[:, transformer.layout.pooled]
         pairs = find_collisions(representations, labels)
         log(f"separation round {round_number}: {len(pairs)} colliding pairs")
@@ -1069,6 +1113,7 @@ def verify_exactness(
     *,
     check_all=False,
     linear=None,
+    separated=False,
 ):
     """Check the stored network on the training data and raise if it fails.
 
@@ -1090,12 +1135,17 @@ def verify_exactness(
     (condensed prototypes, the linear readout), because check 2 alone does
     not prove exactness there.
 
+    ``separated`` says that the caller has made check 2 already, on these
+    representations and labels. ``separate`` does: it returns after a round
+    of ``find_collisions`` that found no pair, and the search is
+    deterministic, so running it again would find no pair either.
+
     Returns the class scores of the subset and its sequence indices.
     """
     n_sequences = offsets.size - 1
     _check_layer_by_layer(transformer, tokens, offsets, representations, rng)
 
-    pairs = find_collisions(representations, labels)
+    pairs = np.zeros((0, 2)) if separated else find_collisions(representations, labels)
     if len(pairs):
         first, second = pairs[0]
         raise RuntimeError(
@@ -1108,15 +1158,17 @@ def verify_exactness(
         scores = _scores_of_representations(transformer, representations)
         if linear is None:
             passing = _margin_exceeds_rounding(scores, labels, representations)
+            readout = "condensed prototypes"
         else:
             passing = _linear_margin_exceeds_rounding(
-                scores, labels, representations, linear[0], linear[1]
+                scores, labels, np.abs(representations), linear[0], linear[1]
             )
+            readout = "linear readout"
         failing = np.flatnonzero(~passing)
         if failing.size:
             raise RuntimeError(
                 f"Training sequence {failing[0]} is not classified with a margin "
-                "above float64 rounding by the condensed prototypes. This is a "
+                f"above float64 rounding by the {readout}. This is a "
                 "bug in sklearn-hardmax; please report it."
             )
         return scores, np.arange(n_sequences)
@@ -1417,11 +1469,18 @@ def _proportion_shift(spec, features, offsets):
     the ramp count ``(c - bias) / width``. Each token carries the weight
     ``1 / (n_sequences * length)`` of its sequence. The result only centres
     the representations, so its rounding differs harmlessly from the
-    network's own ramps.
+    network's own ramps. For the same reason it may be estimated from some
+    of the sequences: more than ``SHIFT_SAMPLE_TOKENS`` tokens in all are
+    thinned to every k-th sequence.
     """
     if not spec.n_proportions:
         return np.zeros(0)
     lengths = np.diff(offsets)
+    step = -(-int(offsets[-1]) // SHIFT_SAMPLE_TOKENS)
+    if step > 1:
+        sample = np.arange(0, lengths.size, step)
+        features = _gather_sequences(features, offsets, sample)
+        lengths = lengths[sample]
     weights = np.repeat(1.0 / (lengths.size * lengths), lengths)
     by_output = np.ascontiguousarray(features.T)
     order = np.argsort(by_output, axis=1)
@@ -1452,7 +1511,8 @@ def fit_linear_readout(representations, labels, n_classes, log):
 
     A penalty qualifies when the full fit classifies every training
     representation with a margin above float64 rounding. Among those, the
-    best leave-one-out accuracy wins, and ties go to the larger penalty.
+    best leave-one-out accuracy wins, and ties go to the larger penalty, so
+    a penalty is checked only when it would improve on the best so far.
     Returns ``(weights, intercepts, alpha, held_out)``, where ``held_out``
     are the leave-one-out scores of that penalty, or None when no penalty is
     exact.
@@ -1475,23 +1535,41 @@ def fit_linear_readout(representations, labels, n_classes, log):
         projected = design.T @ centred_targets
         leverage_basis = design**2
     eigenvalues = np.maximum(eigenvalues, 0.0)
+    magnitudes = np.abs(representations)
+
+    def held_out_scores(fitted, shrink):
+        leverage = leverage_basis @ shrink + 1.0 / n_sequences
+        return targets - (targets - fitted) / np.maximum(1.0 - leverage, EPSILON)[:, None]
 
     best = None
     for alpha in sorted(RIDGE_ALPHAS, reverse=True):
+        # First the fitted scores from the decomposition, which costs no
+        # product with the representations; the weights only for a penalty
+        # that may win.
+        if use_gram:
+            shrink = eigenvalues / (eigenvalues + alpha)
+            fitted = vectors @ (projected * shrink[:, None]) + target_center
+        else:
+            shrink = 1.0 / (eigenvalues + alpha)
+            fitted = design @ (projected * shrink[:, None]) + target_center
+        held_out = held_out_scores(fitted, shrink)
+        loo_accuracy = float(np.mean(held_out.argmax(axis=1) == labels))
+        if best is not None and loo_accuracy <= best[0]:
+            log(f"ridge alpha {alpha:g}: leave-one-out accuracy {loo_accuracy:.4f}")
+            continue
         if use_gram:
             dual = vectors @ (projected / (eigenvalues + alpha)[:, None])
             weights = (centred.T @ dual).T
-            shrink = eigenvalues / (eigenvalues + alpha)
         else:
             weights = (vectors @ (projected / (eigenvalues + alpha)[:, None])).T
-            shrink = 1.0 / (eigenvalues + alpha)
         intercepts = target_center - weights @ center
+        # The scores the readout computes, for the rounding check and the
+        # held-out scores that set the temperature.
         fitted = representations @ weights.T + intercepts
-        leverage = leverage_basis @ shrink + 1.0 / n_sequences
-        held_out = targets - (targets - fitted) / np.maximum(1.0 - leverage, EPSILON)[:, None]
+        held_out = held_out_scores(fitted, shrink)
         loo_accuracy = float(np.mean(held_out.argmax(axis=1) == labels))
         exact = _linear_margin_exceeds_rounding(
-            fitted, labels, representations, weights, intercepts
+            fitted, labels, magnitudes, weights, intercepts
         ).all()
         log(
             f"ridge alpha {alpha:g}: leave-one-out accuracy {loo_accuracy:.4f}, "
@@ -1504,15 +1582,16 @@ def fit_linear_readout(representations, labels, n_classes, log):
     return best[1:]
 
 
-def _linear_margin_exceeds_rounding(scores, labels, points, weights, intercepts):
+def _linear_margin_exceeds_rounding(scores, labels, magnitudes, weights, intercepts):
     """Return, per row, whether a linear head wins by more than rounding.
 
-    The rounding error of ``w_c . p + b_c`` over ``n`` terms is at most about
+    ``magnitudes`` are the absolute values ``|p|`` of the points. The
+    rounding error of ``w_c . p + b_c`` over ``n`` terms is at most about
     ``(n + 3) eps (sum_k |w_ck p_k| + |b_c|)``; the own class must win by
     twice the sum of the errors of the own and the best other class.
     """
-    gamma = (points.shape[1] + 3) * EPSILON
-    errors = gamma * (np.abs(points) @ np.abs(weights).T + np.abs(intercepts))
+    gamma = (magnitudes.shape[1] + 3) * EPSILON
+    errors = gamma * (magnitudes @ np.abs(weights).T + np.abs(intercepts))
     return _wins_by_more_than(scores, labels, errors)
 
 
@@ -1602,9 +1681,9 @@ def construct_transformer(
     # Fail before the full-width passes if one sequence cannot fit in memory.
     plain = front.build([], 0.0)
     plain._check_sequence_memory(offsets)
-    # The shift comes first, so that the embedded features of all training
-    # tokens, if fitting the embedding computed them, are freed before the
-    # token index is built.
+    # Fitting the convolution embedding computed the features of every
+    # training token. The separation rounds pool them without computing them
+    # again.
     if features is None:
         shift = _centring_shift_in_batches(plain.embedding, tokens, offsets, pooling)
     else:
@@ -1614,7 +1693,6 @@ def construct_transformer(
                 _proportion_shift(spec, features, offsets),
             ]
         )
-    del features
     index = TokenIndex.from_features(plain.embedding.raw_features(tokens, offsets), offsets)
     group_ids = group_indistinguishable(index)
     training_labels, conflicting = majority_labels(group_ids, labels, n_classes)
@@ -1633,7 +1711,9 @@ def construct_transformer(
         random_state,
         n_jobs,
         log,
+        features=features,
     )
+    del features
     layout = transformer.layout
 
     linear = None
@@ -1660,12 +1740,11 @@ def construct_transformer(
         )
     else:
         readout_used = "prototype"
-        _, first = np.unique(_row_keys(representations), return_index=True)
-        first = np.sort(first)
+        first, _ = distinct_rows(representations)
         if prototypes == "condensed":
             first = condense_prototypes(representations, training_labels, first, random_state)
             log(
-                f"condensed {np.unique(_row_keys(representations)).size} distinct "
+                f"condensed {distinct_rows(representations)[0].size} distinct "
                 f"representations to {first.size} prototypes"
             )
         prototype_rows = first
@@ -1691,6 +1770,7 @@ def construct_transformer(
         random_state,
         check_all=readout_used == "linear" or prototypes == "condensed",
         linear=linear,
+        separated=True,
     )
     margins = _margins(scores, training_labels[subset])
     finite = margins[np.isfinite(margins)]

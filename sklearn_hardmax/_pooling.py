@@ -223,9 +223,15 @@ class FusedFront:
     constants: tuple
     dim: int
 
-    def pool(self, tokens, offsets):
-        """Return the pooled token (n_sequences, dim) of every sequence."""
-        features = self.embedding.features(tokens, offsets)
+    def pool(self, tokens, offsets, features=None):
+        """Return the pooled token (n_sequences, dim) of every sequence.
+
+        ``features``, if given, are ``self.embedding.features(tokens,
+        offsets)``, computed before, and are left unchanged.
+        """
+        own_features = features is None
+        if own_features:
+            features = self.embedding.features(tokens, offsets)
         starts = offsets[:-1]
         pooled = np.zeros((starts.size, self.dim))
         constant_coordinates, constant_values = self.constants
@@ -252,10 +258,13 @@ class FusedFront:
         coordinates, feature_columns, increments = self.passthrough
         if coordinates.size:
             # The layers add each increment as tokens + increment, in order.
-            # The features are this call's own array, so the additions write
-            # into it. A new array of that size would cost page faults.
+            # Features that this call computed are its own array, so the
+            # additions write into it. A new array of that size would cost
+            # page faults.
             if np.array_equal(feature_columns, np.arange(feature_columns.size)):
                 values = features[:, : feature_columns.size]
+                if not own_features:
+                    values = values.copy()
             else:
                 values = features[:, feature_columns]
             for increment in increments:

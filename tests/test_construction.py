@@ -140,3 +140,95 @@ def test_linear_readout_probabilities_are_calibrated():
     X_test, y_test = load_japanese_vowels("test")
     # The median training margin, the earlier rule, gave a test log-loss of 1.3952.
     assert log_loss(y_test, model.predict_proba(X_test), labels=model.classes_) < 0.1
+
+
+def _ridge_data(n_sequences, n_pooled, n_classes=3, seed=4):
+    # Unequal classes, so that the intercepts differ between classes.
+    rng = np.random.default_rng(seed)
+    labels = np.minimum(np.arange(n_sequences) * n_classes**2 // (2 * n_sequences), n_classes - 1)
+    centers = rng.normal(scale=4.0, size=(n_classes, n_pooled))
+    points = centers[labels] + rng.normal(scale=0.3, size=(n_sequences, n_pooled))
+    return points, labels
+
+
+@pytest.mark.parametrize("shape", [(12, 40), (60, 5)], ids=["gram", "covariance"])
+def test_linear_readout_matches_ridge_and_refits(monkeypatch, shape):
+    from sklearn.linear_model import Ridge
+
+    points, labels = _ridge_data(*shape)
+    monkeypatch.setattr(_construction, "RIDGE_ALPHAS", np.array([0.5]))
+    weights, intercepts, alpha, held_out = _construction.fit_linear_readout(
+        points, labels, 3, log=lambda message: None
+    )
+    targets = np.where(labels[:, None] == np.arange(3), 1.0, -1.0)
+    ridge = Ridge(alpha=0.5).fit(points, targets)
+    assert alpha == 0.5
+    np.testing.assert_allclose(weights, ridge.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(intercepts, ridge.intercept_, rtol=1e-9, atol=1e-12)
+    # Leave-one-out scores against refitting without each sequence.
+    for sequence in range(points.shape[0]):
+        others = np.arange(points.shape[0]) != sequence
+        refit = Ridge(alpha=0.5).fit(points[others], targets[others])
+        expected = refit.predict(points[sequence : sequence + 1])[0]
+        np.testing.assert_allclose(held_out[sequence], expected, rtol=1e-8, atol=1e-10)
+
+
+def test_linear_readout_picks_best_held_out_penalty():
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import LeaveOneOut, cross_val_predict
+
+    # Small noisy values: the largest penalties shrink the fit until it
+    # misclassifies training sequences, and the others differ in their
+    # leave-one-out accuracy.
+    points, labels = _ridge_data(40, 60, seed=5)
+    points += np.random.default_rng(6).normal(scale=8.0, size=points.shape)
+    points *= 0.01
+    targets = np.where(labels[:, None] == np.arange(3), 1.0, -1.0)
+    messages = []
+    weights, intercepts, alpha, _ = _construction.fit_linear_readout(
+        points, labels, 3, log=messages.append
+    )
+    candidates = []
+    for candidate in _construction.RIDGE_ALPHAS:
+        scores = cross_val_predict(Ridge(alpha=candidate), points, targets, cv=LeaveOneOut())
+        accuracy = np.mean(scores.argmax(axis=1) == labels)
+        # Every penalty's leave-one-out accuracy is reported, also for those
+        # that were not checked for exactness.
+        assert f"ridge alpha {candidate:g}: leave-one-out accuracy {accuracy:.4f}" in "\n".join(
+            messages
+        )
+        ridge = Ridge(alpha=candidate).fit(points, targets)
+        if np.array_equal(ridge.predict(points).argmax(axis=1), labels):
+            candidates.append((accuracy, candidate))
+    assert 1 < len(candidates) < len(_construction.RIDGE_ALPHAS)
+    assert len({accuracy for accuracy, _ in candidates}) > 1
+    # The best accuracy, and among equals the largest penalty.
+    assert alpha == max(candidates)[1]
+    fitted = points @ weights.T + intercepts
+    assert np.array_equal(fitted.argmax(axis=1), labels)
+
+
+def test_proportion_shift_is_mean_of_ramps(monkeypatch):
+    rng = np.random.default_rng(7)
+    lengths = np.array([3, 1, 8, 5, 2, 6, 4])
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    features = rng.normal(size=(offsets[-1], 4))
+    biases = rng.normal(size=(4, 2))
+    widths = np.array([0.1, 0.5, 1e-3, 2.0])
+    spec = _construction.EmbeddingSpec(
+        "convolution", np.zeros(1), np.ones(1), biases=biases, widths=widths
+    )
+
+    def direct(sequences):
+        ramps = np.clip((features[:, :, None] - biases) / widths[:, None], 0.0, 1.0)
+        per_sequence = [ramps[offsets[s] : offsets[s + 1]].mean(axis=0) for s in sequences]
+        return np.mean(per_sequence, axis=0).ravel()
+
+    monkeypatch.setattr(_construction, "SHIFT_SAMPLE_TOKENS", 1000)
+    whole = _construction._proportion_shift(spec, features, offsets)
+    np.testing.assert_allclose(whole, direct(range(7)), rtol=1e-12, atol=1e-12)
+    # 29 tokens over a budget of 10 keep every third sequence.
+    monkeypatch.setattr(_construction, "SHIFT_SAMPLE_TOKENS", 10)
+    sampled = _construction._proportion_shift(spec, features, offsets)
+    np.testing.assert_allclose(sampled, direct([0, 3, 6]), rtol=1e-12, atol=1e-12)
+    assert not np.allclose(sampled, whole)

@@ -528,3 +528,96 @@ def test_convolution_embedding_separates_order():
         warnings.simplefilter("error", IndistinguishableSequencesWarning)
         model = HardmaxTransformerClassifier(random_state=0).fit(X, y)
     assert np.array_equal(model.predict(X), y)
+
+
+def _fitted_parts(readout, embedding="moments"):
+    """Return a fitted model, its training tokens, offsets, labels and representations."""
+    rng = np.random.default_rng(11)
+    X = [rng.normal(size=(length, 3)) for length in (4, 1, 6, 3, 5, 2, 7, 4)]
+    X.append(X[0].copy())
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 0])
+    model = HardmaxTransformerClassifier(
+        embedding=embedding, readout=readout, random_state=0
+    ).fit(X, y)
+    tokens = np.vstack(X)
+    offsets = np.concatenate([[0], np.cumsum([len(sequence) for sequence in X])])
+    transformer = model.transformer_
+    representations = transformer.pooled_tokens(tokens, offsets)[:, transformer.layout.pooled]
+    return transformer, tokens, offsets, y, representations
+
+
+def _verify(parts, labels=None, representations=None, **options):
+    from sklearn_hardmax import _construction
+
+    transformer, tokens, offsets, y, pooled = parts
+    return _construction.verify_exactness(
+        transformer,
+        tokens,
+        offsets,
+        y if labels is None else labels,
+        pooled if representations is None else representations,
+        np.random.RandomState(0),
+        **options,
+    )
+
+
+def test_verification_passes_on_fitted_network():
+    parts = _fitted_parts("prototype")
+    scores, subset = _verify(parts)
+    assert np.array_equal(scores.argmax(axis=1), parts[3][subset])
+
+
+def test_verification_rejects_representations_of_another_pass():
+    parts = _fitted_parts("prototype")
+    shifted = np.nextafter(parts[4], np.inf)
+    with pytest.raises(RuntimeError, match="layer-by-layer pass and the fused pooling pass"):
+        _verify(parts, representations=shifted)
+
+
+def test_verification_rejects_changed_pooling_layer():
+    transformer, *rest = parts = _fitted_parts("prototype")
+    # The fused pass was built from the layers before the change.
+    transformer._pooling_front()
+    layer = transformer.blocks[transformer.pooling_block].feed_forward
+    layer.bias = layer.bias + 1e-3
+    with pytest.raises(RuntimeError, match="layer-by-layer pass and the fused pooling pass"):
+        _verify(parts)
+
+
+def test_verification_rejects_equal_sequences_with_other_labels(monkeypatch):
+    from sklearn_hardmax import _construction
+
+    parts = _fitted_parts("prototype")
+    labels = parts[3].copy()
+    # Sequences 0 and 8 are equal.
+    labels[8] = 1
+    with pytest.raises(RuntimeError, match="different labels but the readout cannot"):
+        _verify(parts, labels=labels)
+
+    def refuse(*args):
+        raise AssertionError("the collision search ran again")
+
+    # After separate, the search is not repeated.
+    monkeypatch.setattr(_construction, "find_collisions", refuse)
+    _verify(parts, separated=True)
+
+
+def test_verification_rejects_misclassified_sequence():
+    parts = _fitted_parts("prototype")
+    labels = parts[3].copy()
+    labels[2] = 1
+    with pytest.raises(RuntimeError, match="Training sequence 2 is misclassified"):
+        _verify(parts, labels=labels)
+
+
+def test_verification_of_linear_readout_checks_every_margin():
+    from sklearn_hardmax import _construction
+
+    transformer, tokens, offsets, y, pooled = parts = _fitted_parts("linear", "convolution")
+    linear = _construction.fit_linear_readout(pooled, y, 3, log=lambda message: None)
+    scores, subset = _verify(parts, check_all=True, linear=linear)
+    assert np.array_equal(subset, np.arange(len(y)))
+    labels = y.copy()
+    labels[3] = 2
+    with pytest.raises(RuntimeError, match="Training sequence 3 .* by the linear readout"):
+        _verify(parts, labels=labels, check_all=True, linear=linear)

@@ -304,3 +304,24 @@ def test_sequence_batches_keep_whole_sequences():
     assert sequence_batches(offsets, 5) == [(0, 2), (2, 3), (3, 5)]
     assert sequence_batches(offsets, 100) == [(0, 5)]
     assert sequence_batches(np.array([0]), 5) == []
+
+
+@pytest.mark.parametrize("values", [6, 12, 2**17])
+def test_sparse_feed_forward_in_steps(monkeypatch, values):
+    from scipy.sparse import csr_array
+
+    from sklearn_hardmax import _model
+
+    rng = np.random.default_rng(13)
+    weight_in = rng.normal(size=(6, 4)) * (rng.random((6, 4)) < 0.5)
+    weight_out = rng.normal(size=(4, 6)) * (rng.random((4, 6)) < 0.5)
+    layer = FeedForward(csr_array(weight_in), rng.normal(size=6), csr_array(weight_out))
+    tokens = rng.normal(size=(11, 4))
+    expected = tokens + np.maximum(tokens @ weight_in.T + layer.bias, 0.0) @ weight_out.T
+    monkeypatch.setattr(_model, "SPARSE_VALUES", 2**17)
+    whole = layer.forward(tokens)
+    # The layer has 6 units: steps of 1 and 2 rows, then one step.
+    monkeypatch.setattr(_model, "SPARSE_VALUES", values)
+    stepped = layer.forward(tokens)
+    assert np.array_equal(stepped, whole)
+    np.testing.assert_allclose(stepped, expected, rtol=1e-12, atol=1e-12)

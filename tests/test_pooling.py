@@ -380,3 +380,19 @@ def test_equal_lengths_match_positions(length):
         [standardized] + [standardized * np.cos(m * np.pi * tau)[:, None] for m in (1, 2, 3)]
     )
     assert np.array_equal(embedding.features(tokens, offsets), expected)
+
+
+@pytest.mark.parametrize("embedding", ["moments", "convolution"])
+def test_pooling_reads_given_features(embedding):
+    rng = np.random.default_rng(12)
+    X = [rng.normal(size=(length, 2)) for length in (5, 1, 9, 3)]
+    model = HardmaxTransformerClassifier(embedding=embedding, random_state=0).fit(X, [0, 1, 0, 1])
+    transformer = model.transformer_
+    tokens = np.vstack(X)
+    offsets = np.concatenate([[0], np.cumsum([len(sequence) for sequence in X])])
+    features = transformer.embedding.features(tokens, offsets)
+    passed = features.copy()
+    pooled = transformer.pooled_tokens(tokens, offsets, features=passed)
+    assert np.array_equal(pooled, transformer.pooled_tokens(tokens, offsets))
+    # The pass-through registers are shifted in a copy, not in the caller's array.
+    assert np.array_equal(passed, features)
