@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from scipy.special import log_softmax
 
+from . import _model
 from ._convolution import (
     N_KERNELS,
     ConvolutionEmbedding,
@@ -1446,6 +1447,7 @@ def _embedding_spec(kind, tokens, offsets, n_moments, random_state):
         "convolution", mean, scale, dilations=dilations, channels=channels
     )
     n_biases = max(1, round(CONVOLUTION_FEATURES / channels.shape[1]))
+    _check_feature_memory(tokens.shape[0], channels.shape[1])
     features = _Front(spec, ("mean",), 1, ("hardmax", None)).build([], 0.0)
     features = features.embedding.features(tokens, offsets)
     biases, widths = fit_ramps(features, offsets, n_biases, random_state)
@@ -1459,6 +1461,27 @@ def _embedding_spec(kind, tokens, offsets, n_moments, random_state):
         widths=widths,
     )
     return spec, features
+
+
+# Peak memory of a fit with the convolution embedding, in arrays of the
+# features of all training tokens. tracemalloc measured 2.62 for 31,453
+# tokens with 336 outputs and 2.03 for 59,690 tokens with 588 outputs.
+FIT_FEATURE_COPIES = 4
+
+
+def _check_feature_memory(n_tokens, n_outputs):
+    """Raise if the convolution features of all training tokens cannot fit in memory."""
+    needed = n_tokens * n_outputs * 8 * FIT_FEATURE_COPIES
+    # Read from the module, where tests replace it.
+    available = _model._physical_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"Fitting the convolution embedding on {n_tokens} training tokens "
+            f"with {n_outputs} convolution outputs each needs about "
+            f"{needed / 2**30:.1f} GiB, more than this machine's "
+            f"{available / 2**30:.1f} GiB of memory. Fit on fewer or shorter "
+            'sequences, or use embedding="moments", which needs far less.'
+        )
 
 
 def _proportion_shift(spec, features, offsets):

@@ -1216,18 +1216,24 @@ class HardmaxTransformer:
     def _check_sequence_memory(self, offsets):
         """Raise if pooling the longest sequence would exceed physical memory.
 
-        One sequence is pooled at once, and the embedding and the attention
-        layer hold about ``TOKEN_COPIES`` arrays of its tokens at full width.
+        One sequence is pooled at once. At full width, the embedding and the
+        attention layer hold about ``TOKEN_COPIES`` arrays of its tokens.
+        The fused pass of _pooling.py needs less (``FusedFront.token_bytes``),
+        and its bound applies where the full-width one fails.
         """
-        # NOTE: the bound is that of the full-width pass. The fused pass of
-        # _pooling.py needs less, so a sequence it could pool may be rejected.
         if offsets.size < 2:
             return
         lengths = np.diff(offsets)
         longest = int(np.argmax(lengths))
-        needed = int(lengths[longest]) * self.layout.dim * 8 * TOKEN_COPIES
         available = _physical_memory()
-        if available is not None and needed > available:
+        if available is None:
+            return
+        needed = int(lengths[longest]) * self.layout.dim * 8 * TOKEN_COPIES
+        if needed > available:
+            front = self._pooling_front()
+            if not isinstance(front, tuple):
+                needed = int(lengths[longest]) * front.token_bytes
+        if needed > available:
             raise ValueError(
                 f"Sequence {longest} has {lengths[longest]} tokens; pooling it needs "
                 f"about {needed / 2**30:.1f} GiB, more than this machine's "

@@ -454,7 +454,7 @@ def test_sequence_too_long_for_memory_rejected(monkeypatch):
     monkeypatch.setattr(model_module, "_physical_memory", lambda: 2**20)
     X = [np.ones((10_000, 3)), np.zeros((2, 3))]
     with pytest.raises(ValueError, match="Sequence 0 has 10000 tokens; pooling it needs"):
-        HardmaxTransformerClassifier().fit(X, [0, 1])
+        HardmaxTransformerClassifier(embedding="moments").fit(X, [0, 1])
 
 
 CONVOLUTION_SETTINGS = [
@@ -621,3 +621,29 @@ def test_verification_of_linear_readout_checks_every_margin():
     labels[3] = 2
     with pytest.raises(RuntimeError, match="Training sequence 3 .* by the linear readout"):
         _verify(parts, labels=labels, check_all=True, linear=linear)
+
+
+def test_long_sequence_within_fused_pass_memory(monkeypatch):
+    import sklearn_hardmax._model as model_module
+
+    X = [np.ones((10_000, 3)), np.zeros((2, 3))]
+    model = HardmaxTransformerClassifier(embedding="moments").fit(X, [0, 1])
+    transformer = model.transformer_
+    fused = 10_000 * transformer._pooling_front().token_bytes
+    full_width = 10_000 * transformer.layout.dim * 8 * model_module.TOKEN_COPIES
+    assert fused < full_width
+    # Enough memory for the fused pass, not for the full-width one.
+    monkeypatch.setattr(model_module, "_physical_memory", lambda: (fused + full_width) // 2)
+    assert np.array_equal(model.predict(X), [0, 1])
+    monkeypatch.setattr(model_module, "_physical_memory", lambda: fused // 2)
+    with pytest.raises(ValueError, match="Sequence 0 has 10000 tokens; pooling it needs"):
+        model.predict(X)
+
+
+def test_convolution_fit_beyond_memory_rejected(monkeypatch):
+    import sklearn_hardmax._model as model_module
+
+    monkeypatch.setattr(model_module, "_physical_memory", lambda: 2**20)
+    X = [np.ones((300, 3)), np.zeros((200, 3))]
+    with pytest.raises(ValueError, match='500 training tokens .* use embedding="moments"'):
+        HardmaxTransformerClassifier().fit(X, [0, 1])
