@@ -329,7 +329,7 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         )
         self.transformer_ = construction.transformer
         self.n_blocks_ = self.transformer_.n_blocks
-        self.n_params_ = self.transformer_.n_params
+        self.n_params_ = construction.n_params
         self.readout_ = construction.readout
         self.n_prototypes_ = construction.prototype_rows.size
         self.prototype_indices_ = construction.prototype_rows

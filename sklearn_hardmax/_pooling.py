@@ -283,7 +283,10 @@ class FusedFront:
             if np.array_equal(feature_columns, np.arange(feature_columns.size)):
                 values = features[:, : feature_columns.size]
                 if not own_features:
-                    values = values.copy()
+                    # In the features' memory order, as when this call
+                    # computes them: the order of reduceat's sums can
+                    # depend on it.
+                    values = values.copy(order="K")
             else:
                 values = features[:, feature_columns]
             for increment in increments:
@@ -324,9 +327,10 @@ def _constant_increment(layer, rows):
     """
     if not _constant_writers(layer, rows).all():
         return None
-    writes = csr_array(layer.weight_out)[rows]
     constant = np.maximum(0.0 + layer.bias, 0.0)
-    return sparse_product(constant[None, :], writes)[0]
+    # Every row is summed on its own, in its stored order, so computing all
+    # rows and keeping some gives the sums of a sliced matrix.
+    return sparse_product(constant[None, :], csr_array(layer.weight_out))[0][rows]
 
 
 def _passthrough_registers(layout, layers, read, mean_values):
@@ -369,11 +373,13 @@ def _constant_writers(layer, rows):
     A constant unit reads no coordinate, so its activation is ``relu(b)``
     for every token.
     """
-    writes = csr_array(layer.weight_out)[rows]
+    writes = csr_array(layer.weight_out)
     reads = np.diff(csr_array(layer.weight_in).indptr) != 0
-    row_of_entry = np.repeat(np.arange(rows.size), np.diff(writes.indptr))
-    readers = np.bincount(row_of_entry, weights=reads[writes.indices], minlength=rows.size)
-    return readers == 0
+    row_of_entry = np.repeat(np.arange(writes.shape[0]), np.diff(writes.indptr))
+    readers = np.bincount(
+        row_of_entry, weights=reads[writes.indices], minlength=writes.shape[0]
+    )
+    return readers[rows] == 0
 
 
 def _constant_coordinates(layout, layers, heads, read, mean_values, left_out):

@@ -232,3 +232,66 @@ def test_proportion_shift_is_mean_of_ramps(monkeypatch):
     sampled = _construction._proportion_shift(spec, features, offsets)
     np.testing.assert_allclose(sampled, direct([0, 3, 6]), rtol=1e-12, atol=1e-12)
     assert not np.allclose(sampled, whole)
+
+
+def _reference_groups(token_ids, offsets):
+    """Group ids by the exact token distribution, first occurrence first."""
+    from fractions import Fraction
+
+    keys = {}
+    groups = []
+    for start, stop in zip(offsets[:-1], offsets[1:]):
+        ids, counts = np.unique(token_ids[start:stop], return_counts=True)
+        length = stop - start
+        key = tuple(zip(ids.tolist(), (Fraction(int(c), int(length)) for c in counts)))
+        groups.append(keys.setdefault(key, len(keys)))
+    return np.array(groups)
+
+
+def test_group_indistinguishable_matches_distributions():
+    rng = np.random.default_rng(3)
+    sequences = []
+    for _ in range(300):
+        base = rng.integers(0, 6, size=rng.integers(1, 5))
+        # Repeats and reorderings of a few short bases give many sequences
+        # with proportional multiplicities.
+        sequence = np.tile(base, rng.integers(1, 4))
+        sequences.append(rng.permutation(sequence))
+    lengths = [len(sequence) for sequence in sequences]
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    token_ids = np.concatenate(sequences)
+    index = _construction.TokenIndex(np.zeros((6, 1)), token_ids, offsets)
+    groups = _construction.group_indistinguishable(index)
+    expected = _reference_groups(token_ids, offsets)
+    assert np.array_equal(groups, expected)
+    assert groups.max() + 1 < len(sequences)
+
+
+def test_collisions_found_among_close_and_far_points():
+    rng = np.random.default_rng(4)
+    points = rng.normal(size=(200, 20))
+    labels = np.arange(200) % 2
+    # Pairs closer than the readout resolves: an exact duplicate with
+    # another label, a copy moved by one ulp, and a same-label copy, which
+    # is no collision.
+    points[1] = points[0]
+    points[3] = np.nextafter(points[2], np.inf)
+    points[6] = np.nextafter(points[4], np.inf)
+    pairs = _construction.find_collisions(points, labels)
+    assert pairs.tolist() == [[0, 1], [2, 3]]
+    far = rng.normal(size=(200, 20))
+    assert _construction.find_collisions(far, labels).shape == (0, 2)
+
+
+def test_moments_fit_same_with_features_in_batches(monkeypatch):
+    rng = np.random.default_rng(5)
+    X = [rng.normal(size=(rng.integers(1, 30), 2)) * 100 for _ in range(40)]
+    y = np.arange(40) % 3
+    settings = dict(embedding="moments", readout="prototype", random_state=0)
+    whole = HardmaxTransformerClassifier(**settings).fit(X, y)
+    # Features of 30 tokens per batch, so fit computes them in batches and
+    # pools without keeping them.
+    monkeypatch.setattr(_construction, "SHIFT_BATCH_VALUES", 30 * 6)
+    batched = HardmaxTransformerClassifier(**settings).fit(X, y)
+    assert np.array_equal(whole.transform(X), batched.transform(X))
+    assert np.array_equal(whole.decision_function(X), batched.decision_function(X))

@@ -169,3 +169,34 @@ def test_input_not_modified(ragged):
     HardmaxTransformerClassifier().fit(padded, y).predict(padded)
     assert all(np.array_equal(a, b) for a, b in zip(X, copies))
     assert np.array_equal(padded, padded_copy, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 1, 2, 3, 1, 2]),
+        np.array([True, False, True, False, True, False]),
+        np.array(["b", "a", "c", "b", "a", "c"]),
+        np.array([3.0, 1.0, 2.0, 3.0, 1.0, 2.0]),
+        np.array(["b", "a", "c", "b", "a", "c"], dtype=object),
+    ],
+)
+def test_input_label_types_accepted(ragged, labels):
+    X, _ = ragged
+    model = HardmaxTransformerClassifier(random_state=0).fit(X, labels)
+    assert np.array_equal(model.predict(X), labels)
+
+
+def test_input_bytes_labels_rejected(ragged):
+    X, _ = ragged
+    labels = np.array([b"a", b"b"] * 3)
+    with pytest.raises(TypeError, match="bytes is not supported"):
+        HardmaxTransformerClassifier().fit(X, labels)
+
+
+@pytest.mark.parametrize("labels", [np.arange(30), np.arange(30).astype(str)])
+def test_input_many_distinct_labels_warn(labels):
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(3, 2)) for _ in range(30)]
+    with pytest.warns(UserWarning, match="number of unique classes is greater than 50%"):
+        HardmaxTransformerClassifier(embedding="moments", random_state=0).fit(X, labels)

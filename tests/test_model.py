@@ -287,6 +287,65 @@ def test_fused_readout_rejects_unit_writing_two_scores():
         broken._build_fused_readout()
 
 
+@pytest.mark.parametrize("group_units", [1, 4, 5])
+def test_fused_readout_same_in_groups_of_blocks(monkeypatch, group_units):
+    from sklearn_hardmax import _model
+
+    model, X = _prototype_model()
+    transformer = model.transformer_
+    transformer._build_fused_readout()
+    whole = transformer._fused_readout
+    monkeypatch.setattr(_model, "FUSED_GROUP_UNITS", group_units)
+    transformer._build_fused_readout()
+    grouped = transformer._fused_readout
+    assert whole.keys() == grouped.keys()
+    for key in whole:
+        assert np.array_equal(whole[key], grouped[key]), key
+
+
+def test_fused_readout_names_block_of_bad_unit_in_groups(monkeypatch):
+    from sklearn_hardmax import _model
+
+    model, _ = _prototype_model()
+    transformer = model.transformer_
+    layer = transformer.blocks[transformer.pooling_block + 3].feed_forward
+    weight_out = layer.weight_out.copy()
+    weight_out[:, 2] = 0.0
+    broken = _with_readout_layer(
+        transformer, 2, FeedForward(layer.weight_in, layer.bias, weight_out)
+    )
+    # Groups of 5 units: the first block's 6 units fill one group, so the
+    # broken block starts a group of its own with the block after it.
+    monkeypatch.setattr(_model, "FUSED_GROUP_UNITS", 5)
+    with pytest.raises(ValueError, match="Unit 2 of readout block 2 does not write exactly one"):
+        broken._build_fused_readout()
+
+
+def test_fused_readout_names_first_bad_block(monkeypatch):
+    from sklearn_hardmax import HardmaxTransformer, _model
+
+    model, _ = _prototype_model()
+    transformer = model.transformer_
+    layer = transformer.blocks[transformer.pooling_block + 2].feed_forward
+    weight_out = layer.weight_out.copy()
+    weight_out[transformer.layout.scores, 1] = 1.0
+    broken = _with_readout_layer(
+        transformer, 1, FeedForward(layer.weight_in, layer.bias, weight_out)
+    )
+    # A later block with an attention head: the unit of block 1 comes first.
+    blocks = list(broken.blocks)
+    dim = transformer.layout.dim
+    head = AttentionHead(np.zeros((0, dim)), np.zeros((0, dim)), [0])
+    last = blocks[-1]
+    blocks[-1] = Block(last.feed_forward, HardmaxAttention([head], dim))
+    broken = HardmaxTransformer(
+        broken.embedding, blocks, broken.readout, pooling_block=broken.pooling_block
+    )
+    monkeypatch.setattr(_model, "FUSED_GROUP_UNITS", 10**6)
+    with pytest.raises(ValueError, match="Unit 1 of readout block 1 does not write exactly one"):
+        broken._build_fused_readout()
+
+
 def test_network_scores_no_sequences():
     model, _ = _prototype_model()
     transformer = model.transformer_
