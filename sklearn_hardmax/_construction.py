@@ -8,7 +8,9 @@ invariant:
 2. ``group_indistinguishable``: sequences with the same empirical
    distribution of embedded tokens are grouped. No hardmax transformer can
    tell them apart, because every attention update is a mean over index sets,
-   so each group is trained on its majority label.
+   so each group is trained on its majority label. With positional features
+   those are the identical sequences, which ``group_identical_sequences``
+   finds without indexing every token.
 3. ``build_front``: after the pooling block, every token of a sequence is
    identical and equal to its pooled representation ``p``.
 4. ``separate``: feed-forward bumps before pooling move the representations
@@ -382,6 +384,32 @@ def group_indistinguishable(index):
     group_ids = np.empty(n_sequences, dtype=np.intp)
     for position in range(n_sequences):
         key = run_bytes[bounds[position] : bounds[position + 1]]
+        group_ids[position] = groups.setdefault(key, len(groups))
+    return group_ids
+
+
+def group_identical_sequences(tokens, offsets):
+    """Return a group id per sequence: equal ids mean identical sequences.
+
+    Two sequences are identical when they have the same length and equal
+    tokens at every position, compared with ``==``, so -0.0 equals 0.0. Ids
+    are numbered by first occurrence, as those of ``group_indistinguishable``.
+
+    With positional features this is the grouping by token distribution.
+    The raw coordinates of a token include its relative position, which
+    differs between the positions of a sequence, so every raw token occurs
+    once in its sequence. Two sequences with the same distribution then have
+    the same number of tokens, the same relative positions and, position by
+    position, the same tokens.
+    """
+    if np.any((tokens == 0.0) & np.signbit(tokens)):
+        tokens = tokens + 0.0  # turns -0.0 into 0.0
+    values = np.ascontiguousarray(tokens, dtype=np.float64).tobytes()
+    bounds = (offsets * tokens.shape[1] * 8).tolist()
+    groups = {}
+    group_ids = np.empty(offsets.size - 1, dtype=np.intp)
+    for position in range(group_ids.size):
+        key = values[bounds[position] : bounds[position + 1]]
         group_ids[position] = groups.setdefault(key, len(groups))
     return group_ids
 
@@ -1067,7 +1095,7 @@ def _split_group(members, labels, index, offsets):
 
 
 def separate(
-    front, tokens, offsets, labels, index, shift, rng, n_jobs, log, features=None
+    front, tokens, offsets, labels, token_index, shift, rng, n_jobs, log, features=None
 ):
     """Add witnesses until no two differently labelled sequences collide.
 
@@ -1075,8 +1103,11 @@ def separate(
     every group of colliding sequences with ``_split_group``. A witness's
     offset has a random direction and a length a few times the float64 floor
     of the group, so the members it splits end up apart unless random offsets
-    cancel, which the next round repairs. ``features``, if given, are the
-    embedded features of ``tokens``, which the pooling passes then read.
+    cancel, which the next round repairs. ``token_index`` returns the
+    ``TokenIndex`` of the training tokens, which witnesses are chosen from;
+    it is called only when a round finds colliding pairs. ``features``, if
+    given, are the embedded features of ``tokens``, which the pooling passes
+    then read.
     Returns the witnesses, the front of the network, the representations,
     their ``distinct_rows`` and the number of rounds. The last round found no
     colliding pair among those representations.
@@ -1098,6 +1129,7 @@ def separate(
         if scale_reference is None:
             squared = np.einsum("ij,ij->i", representations, representations)
             scale_reference = np.sqrt(squared.mean()) or 1.0
+        index = token_index()
 
         n_added = 0
         for members in _colliding_groups(pairs, representations, distinct):
@@ -1767,14 +1799,26 @@ def construct_transformer(
                 _proportion_shift(spec, features, offsets),
             ]
         )
-    index = TokenIndex.from_features(
-        embedding_only.raw_features(tokens, offsets), offsets
-    )
-    group_ids = group_indistinguishable(index)
+    @functools.cache
+    def token_index():
+        return TokenIndex.from_features(
+            embedding_only.raw_features(tokens, offsets), offsets
+        )
+
+    # With positional features only identical sequences share a token
+    # distribution, and comparing whole sequences costs far less than
+    # indexing every token. The index is then built only if separation needs
+    # a witness.
+    if spec.positional:
+        group_ids = group_identical_sequences(tokens, offsets)
+        counted = ""
+    else:
+        group_ids = group_indistinguishable(token_index())
+        counted = f"{token_index().distinct.shape[0]} distinct tokens, "
     training_labels, conflicting = majority_labels(group_ids, labels, n_classes)
     log(
-        f"{index.distinct.shape[0]} distinct tokens, {group_ids.max() + 1} distinct "
-        f"token distributions, {len(conflicting)} with conflicting labels"
+        f"{counted}{group_ids.max() + 1} distinct token distributions, "
+        f"{len(conflicting)} with conflicting labels"
     )
 
     witnesses, transformer, representations, distinct, n_rounds = separate(
@@ -1782,7 +1826,7 @@ def construct_transformer(
         tokens,
         offsets,
         training_labels,
-        index,
+        token_index,
         shift,
         random_state,
         n_jobs,

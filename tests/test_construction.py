@@ -295,3 +295,40 @@ def test_moments_fit_same_with_features_in_batches(monkeypatch):
     batched = HardmaxTransformerClassifier(**settings).fit(X, y)
     assert np.array_equal(whole.transform(X), batched.transform(X))
     assert np.array_equal(whole.decision_function(X), batched.decision_function(X))
+
+
+@pytest.mark.parametrize("n_features", [1, 3])
+def test_identical_sequences_match_positional_groups(n_features):
+    from sklearn_hardmax._model import Embedding
+
+    rng = np.random.default_rng(6)
+    bases = [
+        rng.integers(-2, 3, size=(length, n_features)).astype(float)
+        for length in (1, 2, 2, 3, 4)
+    ]
+    sequences = []
+    for _ in range(200):
+        sequence = bases[rng.integers(len(bases))].copy()
+        if rng.random() < 0.3:
+            # Reordered tokens: the same tokens at other positions.
+            sequence = sequence[::-1].copy()
+        if rng.random() < 0.2:
+            # -0.0 equals 0.0 as a token value.
+            sequence[sequence == 0.0] = -0.0
+        sequences.append(sequence)
+    tokens = np.concatenate(sequences)
+    lengths = [len(sequence) for sequence in sequences]
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    raw = np.hstack([tokens, Embedding.positions(offsets)[:, None]])
+    index = _construction.TokenIndex.from_features(raw, offsets)
+    expected = _construction.group_indistinguishable(index)
+    groups = _construction.group_identical_sequences(tokens, offsets)
+    assert np.array_equal(groups, expected)
+    assert groups.max() + 1 < len(sequences)
+
+
+def test_identical_sequences_need_equal_lengths():
+    tokens = np.array([[1.0], [1.0], [1.0]])
+    offsets = np.array([0, 1, 3])
+    groups = _construction.group_identical_sequences(tokens, offsets)
+    assert groups.tolist() == [0, 1]
