@@ -354,7 +354,9 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         hint = (
             " They may differ only in token order; positional_moments > 0 tells "
             "such sequences apart."
-            if self.positional_moments == 0
+            # The convolution embedding always sees token order, so its
+            # groups are identical sequences.
+            if self.embedding == "moments" and self.positional_moments == 0
             else ""
         )
         n_sequences = sum(len(group) for group in groups)

@@ -312,6 +312,28 @@ def test_fit_warns_on_permutations_without_positions():
     assert len(model.conflicting_groups_) == 6
 
 
+@pytest.mark.parametrize(
+    "settings, hinted",
+    [
+        ({"embedding": "moments", "positional_moments": 0}, True),
+        ({"embedding": "moments", "positional_moments": 2}, False),
+        ({"embedding": "convolution", "positional_moments": 0}, False),
+    ],
+)
+def test_conflict_warning_hints_order_only_without_positions(settings, hinted):
+    X = [np.array([[1.0], [2.0]])] * 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        HardmaxTransformerClassifier(random_state=0, **settings).fit(X, [0, 1])
+    messages = [
+        str(warning.message)
+        for warning in caught
+        if issubclass(warning.category, IndistinguishableSequencesWarning)
+    ]
+    assert len(messages) == 1
+    assert ("differ only in token order" in messages[0]) == hinted
+
+
 def test_fit_separates_permutations_with_positions():
     X, y = permuted(np.random.default_rng(1))
     with warnings.catch_warnings():
