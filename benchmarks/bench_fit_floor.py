@@ -11,9 +11,8 @@ network at all:
    them;
 3. compute the cosine positional features (2 moments) and their mean over
    every sequence, the pooled representation;
-4. find the distinct raw tokens (token and relative position) by a 64-bit
-   row hash and key every sequence by its sorted token ids and counts, so
-   that sequences with the same token distribution are grouped exactly;
+4. group identical sequences by their bytes: with positional features,
+   sequences share a token distribution exactly when they are identical;
 5. search a k-d tree for pairs of representations closer than float64
    resolves;
 6. score every training representation against every other one, take the
@@ -24,13 +23,14 @@ layers and counts no parameters. It has no fused pooling pass, so it does
 not check that pass against the layer-by-layer one. It adds no separation
 witnesses and no readout blocks, predicts nothing end to end, sets no
 probability temperature and validates no parameters. Both are timed on one
-thread, as the median of ``--repeats`` calls after one warm-up call,
-alternately, so that both see the same machine load.
+thread. Each of ``--rounds`` rounds makes one untimed fit and
+``--repeats`` timed fits in a row, then the same for the floor, and the
+medians are over all rounds, so that both see the same machine load.
 
 Run from the repository root, with sklearn-hardmax installed::
 
     python benchmarks/bench_fit_floor.py
-    python benchmarks/bench_fit_floor.py --repeats 101
+    python benchmarks/bench_fit_floor.py --rounds 10 --repeats 31
 """
 
 import argparse
@@ -52,10 +52,6 @@ from sklearn_hardmax import HardmaxTransformerClassifier
 from sklearn_hardmax.datasets import load_japanese_vowels
 
 N_MOMENTS = 2
-
-# Odd 64-bit multipliers of the row hash, one per raw coordinate.
-HASH_MULTIPLIERS = np.random.default_rng(0).integers(0, 2**63, size=64, dtype=np.uint64)
-HASH_MULTIPLIERS = HASH_MULTIPLIERS * np.uint64(2) + np.uint64(1)
 
 
 def floor_fit(X, y):
@@ -92,29 +88,12 @@ def floor_fit(X, y):
     features = features.reshape(-1, tokens.shape[0])
     representations = (np.add.reduceat(features, offsets[:-1], axis=1) / lengths).T
 
-    # 4. Distinct raw tokens, and a key per sequence of its token distribution.
-    raw = np.column_stack([tokens, tau]) + 0.0
-    bits = raw.view(np.uint64)
-    hashes = (bits ^ (bits >> np.uint64(29))) @ HASH_MULTIPLIERS[: raw.shape[1]]
-    _, token_ids = np.unique(hashes, return_inverse=True)
-    order = np.lexsort((token_ids, sequence_of_token))
-    sorted_ids = token_ids[order]
-    run_start = np.ones(sorted_ids.size, dtype=bool)
-    run_start[1:] = (sorted_ids[1:] != sorted_ids[:-1]) | (
-        sequence_of_token[order][1:] != sequence_of_token[order][:-1]
-    )
-    run_first = np.flatnonzero(run_start)
-    run_counts = np.diff(np.append(run_first, sorted_ids.size))
-    run_sequence = sequence_of_token[order][run_first]
-    first_run = np.searchsorted(run_sequence, np.arange(lengths.size + 1))
-    # Counts divided by their greatest common divisor: proportional
-    # multiplicities are the same distribution.
-    reduced = run_counts // np.gcd.reduceat(run_counts, first_run[:-1])[run_sequence]
-    runs = np.column_stack([sorted_ids[run_first], reduced]).tobytes()
-    bounds = (first_run * 16).tolist()
+    # 4. Identical sequences, the groups of equal token distributions.
+    values = (tokens + 0.0).tobytes()
+    bounds = (offsets * tokens.shape[1] * 8).tolist()
     groups = {}
     for position in range(lengths.size):
-        groups.setdefault(runs[bounds[position] : bounds[position + 1]], position)
+        groups.setdefault(values[bounds[position] : bounds[position + 1]], position)
 
     # 5. Pairs of representations closer than float64 resolves.
     squared_norms = np.einsum("ij,ij->i", representations, representations)
@@ -142,8 +121,14 @@ def main():
     parser.add_argument(
         "--repeats",
         type=positive_int,
-        default=31,
-        help="timed calls of each, after one warm-up call (default 31)",
+        default=21,
+        help="timed calls of each in a row, per round (default 21)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=5,
+        help="rounds of fits then floors (default 5)",
     )
     add_output_argument(parser)
     arguments = parser.parse_args()
@@ -151,22 +136,32 @@ def main():
     X, y = load_japanese_vowels("train")
     model = HardmaxTransformerClassifier(**PROTOTYPE_MODEL)
     fit_times, floor_times = [], []
+    # Calls of one kind run in a row, as a user's repeated fits would.
+    # Alternating single calls slowed the fit: its medians were 9.386 to
+    # 10.550 ms that way and 7.828 to 8.162 ms in rounds (three runs each,
+    # commit 04eb355), probably because each call evicts the other's data
+    # from the caches. Rounds of both spread a change in machine load over
+    # the two.
     with threadpool_limits(1):
-        model.fit(X, y)
         exact, n_pairs = floor_fit(X, y)
-        for _ in range(arguments.repeats):
-            started = time.perf_counter()
+        for _ in range(arguments.rounds):
             model.fit(X, y)
-            fit_times.append(time.perf_counter() - started)
-            started = time.perf_counter()
+            for _ in range(arguments.repeats):
+                started = time.perf_counter()
+                model.fit(X, y)
+                fit_times.append(time.perf_counter() - started)
             floor_fit(X, y)
-            floor_times.append(time.perf_counter() - started)
+            for _ in range(arguments.repeats):
+                started = time.perf_counter()
+                floor_fit(X, y)
+                floor_times.append(time.perf_counter() - started)
 
     fit_ms = median_milliseconds(fit_times)
     floor_ms = median_milliseconds(floor_times)
+    n_calls = arguments.rounds * arguments.repeats
     print(
         f"Japanese Vowels training split: {len(X)} sequences, one thread, "
-        f"medians of {arguments.repeats} calls"
+        f"medians of {n_calls} calls each"
     )
     print(
         f"  moments + prototype fit:  {fit_ms:.3f} ms "
@@ -182,6 +177,7 @@ def main():
         "fit_floor",
         {
             "repeats": arguments.repeats,
+            "rounds": arguments.rounds,
             "fit_ms": fit_ms,
             "floor_ms": floor_ms,
             "fit_times": fit_times,
