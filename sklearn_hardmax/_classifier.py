@@ -354,8 +354,8 @@ class HardmaxTransformerClassifier(ClassifierMixin, TransformerMixin, BaseEstima
         hint = (
             " They may differ only in token order; positional_moments > 0 tells "
             "such sequences apart."
-            # The convolution embedding always sees token order, so its
-            # groups are identical sequences.
+            # The convolution embedding always depends on token order, so
+            # its groups are identical sequences.
             if self.embedding == "moments" and self.positional_moments == 0
             else ""
         )

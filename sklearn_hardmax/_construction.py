@@ -201,8 +201,8 @@ def fit_standardization(tokens):
     with np.errstate(over="ignore", invalid="ignore"):
         for rows in chunks:
             standardized = (by_feature(rows) - mean[:, None]) / scale[:, None]
-            # np.maximum keeps NaN, so an overflow is not lost.
             largest = np.abs(standardized).max(axis=1)
+            # np.maximum keeps NaN, so an overflow is not lost.
             np.maximum(standardized_peak, largest, out=standardized_peak)
     overflow = np.flatnonzero(~np.isfinite(standardized_peak) | ~np.isfinite(scale))
     if overflow.size:
@@ -375,15 +375,22 @@ def group_indistinguishable(index):
     run_ids = sorted_ids[run_first]
 
     # The key of a sequence is the bytes of its (token id, reduced count)
-    # pairs. Slicing one bytes object is far cheaper than converting two
-    # array slices per sequence.
+    # pairs, 16 bytes a run.
     run_bytes = np.column_stack([run_ids, reduced]).astype(np.int64).tobytes()
-    run_width = 16
-    bounds = (np.append(first_run, run_first.size) * run_width).tolist()
+    return _group_byte_slices(run_bytes, np.append(first_run, run_first.size) * 16)
+
+
+def _group_byte_slices(data, bounds):
+    """Number the slices ``data[bounds[i]:bounds[i + 1]]`` by first occurrence.
+
+    Equal slices get equal ids. Slicing one bytes object is far cheaper than
+    converting an array slice to bytes for every sequence.
+    """
+    bounds = np.asarray(bounds).tolist()
     groups = {}
-    group_ids = np.empty(n_sequences, dtype=np.intp)
-    for position in range(n_sequences):
-        key = run_bytes[bounds[position] : bounds[position + 1]]
+    group_ids = np.empty(len(bounds) - 1, dtype=np.intp)
+    for position in range(group_ids.size):
+        key = data[bounds[position] : bounds[position + 1]]
         group_ids[position] = groups.setdefault(key, len(groups))
     return group_ids
 
@@ -405,13 +412,7 @@ def group_identical_sequences(tokens, offsets):
     if np.any((tokens == 0.0) & np.signbit(tokens)):
         tokens = tokens + 0.0  # turns -0.0 into 0.0
     values = np.ascontiguousarray(tokens, dtype=np.float64).tobytes()
-    bounds = (offsets * tokens.shape[1] * 8).tolist()
-    groups = {}
-    group_ids = np.empty(offsets.size - 1, dtype=np.intp)
-    for position in range(group_ids.size):
-        key = values[bounds[position] : bounds[position + 1]]
-        group_ids[position] = groups.setdefault(key, len(groups))
-    return group_ids
+    return _group_byte_slices(values, offsets * tokens.shape[1] * 8)
 
 
 def majority_labels(group_ids, labels, n_classes):
@@ -1799,6 +1800,7 @@ def construct_transformer(
                 _proportion_shift(spec, features, offsets),
             ]
         )
+
     @functools.cache
     def token_index():
         return TokenIndex.from_features(

@@ -306,8 +306,8 @@ def check_sequence_memory(offsets, dim, pooling_front):
     ``TOKEN_COPIES`` arrays of its tokens. The fused pass of _pooling.py
     needs less (``FusedFront.token_bytes``), and its bound applies where the
     full-width one fails. ``pooling_front`` returns what the network pools
-    with, a ``FusedFront`` or a tuple for the full-width pass; it is called
-    only then, so the common case builds nothing.
+    with: a ``FusedFront``, or a tuple for the full-width pass. It is called
+    only when the full-width bound fails, so the common case builds nothing.
     """
     if offsets.size < 2:
         return
@@ -1272,12 +1272,11 @@ class HardmaxTransformer:
         def read_group():
             # The units of a group of blocks side by side, checked and read
             # at once: one block at a time cost 25 microseconds a block.
-            weight_in = np.concatenate([layer[1] for layer in group])
-            weight_out = np.concatenate([layer[2] for layer in group], axis=1)
-            bias = np.concatenate([layer[3] for layer in group])
-            block_of_unit = np.repeat(
-                [layer[0] for layer in group], [layer[3].size for layer in group]
-            )
+            indices, weights_in, weights_out, unit_biases = zip(*group)
+            weight_in = np.concatenate(weights_in)
+            weight_out = np.concatenate(weights_out, axis=1)
+            bias = np.concatenate(unit_biases)
+            block_of_unit = np.repeat(indices, [part.size for part in unit_biases])
             nonzero = weight_out != 0
             written = nonzero.argmax(axis=0)
             invalid = (nonzero.sum(axis=0) != 1) | ~is_score[written]

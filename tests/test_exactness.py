@@ -616,11 +616,11 @@ def test_verification_rejects_equal_sequences_with_other_labels(monkeypatch):
     with pytest.raises(RuntimeError, match="different labels but the readout cannot"):
         _verify(parts, labels=labels)
 
-    def refuse(*args):
+    def fail_if_called(*args):
         raise AssertionError("the collision search ran again")
 
     # After separate, the search is not repeated.
-    monkeypatch.setattr(_construction, "find_collisions", refuse)
+    monkeypatch.setattr(_construction, "find_collisions", fail_if_called)
     _verify(parts, separated=True)
 
 

@@ -274,15 +274,19 @@ def test_fused_readout_of_sparse_blocks():
     )
 
 
-def test_fused_readout_rejects_unit_writing_two_scores():
-    model, _ = _prototype_model()
-    transformer = model.transformer_
+def _with_unit_writing_two_scores(transformer):
+    """Return ``transformer`` whose unit 1 of readout block 1 writes every score."""
     layer = transformer.blocks[transformer.pooling_block + 2].feed_forward
     weight_out = layer.weight_out.copy()
     weight_out[transformer.layout.scores, 1] = 1.0
-    broken = _with_readout_layer(
+    return _with_readout_layer(
         transformer, 1, FeedForward(layer.weight_in, layer.bias, weight_out)
     )
+
+
+def test_fused_readout_rejects_unit_writing_two_scores():
+    model, _ = _prototype_model()
+    broken = _with_unit_writing_two_scores(model.transformer_)
     with pytest.raises(ValueError, match="Unit 1 of readout block 1 does not write exactly one"):
         broken._build_fused_readout()
 
@@ -303,7 +307,7 @@ def test_fused_readout_same_in_groups_of_blocks(monkeypatch, group_units):
         assert np.array_equal(whole[key], grouped[key]), key
 
 
-def test_fused_readout_names_block_of_bad_unit_in_groups(monkeypatch):
+def test_fused_readout_groups_name_bad_unit(monkeypatch):
     from sklearn_hardmax import _model
 
     model, _ = _prototype_model()
@@ -326,12 +330,7 @@ def test_fused_readout_names_first_bad_block(monkeypatch):
 
     model, _ = _prototype_model()
     transformer = model.transformer_
-    layer = transformer.blocks[transformer.pooling_block + 2].feed_forward
-    weight_out = layer.weight_out.copy()
-    weight_out[transformer.layout.scores, 1] = 1.0
-    broken = _with_readout_layer(
-        transformer, 1, FeedForward(layer.weight_in, layer.bias, weight_out)
-    )
+    broken = _with_unit_writing_two_scores(transformer)
     # A later block with an attention head: the unit of block 1 comes first.
     blocks = list(broken.blocks)
     dim = transformer.layout.dim
